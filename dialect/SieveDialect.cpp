@@ -1,0 +1,27 @@
+//===- SieveDialect.cpp - Registration of the sieve dialect -----*- C++ -*-===//
+
+#include "dialect/SieveDialect.h"
+#include "dialect/SieveOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace sieve;
+
+#include "dialect/SieveDialect.cpp.inc"
+#include "dialect/SieveEnums.cpp.inc"
+
+#define GET_TYPEDEF_CLASSES
+#include "dialect/SieveTypes.cpp.inc"
+
+void SieveDialect::initialize() {
+  addTypes<
+#define GET_TYPEDEF_LIST
+#include "dialect/SieveTypes.cpp.inc"
+      >();
+  addOperations<
+#define GET_OP_LIST
+#include "dialect/SieveOps.cpp.inc"
+      >();
+}

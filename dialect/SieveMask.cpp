@@ -1,0 +1,128 @@
+//===- SieveMask.cpp - The reference evaluator ------------------*- C++ -*-===//
+//
+// Straight transcriptions of the meanings in SieveOps.td, kept deliberately
+// simple: this is the oracle the clever code is tested against.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialect/SieveMask.h"
+
+using namespace sieve;
+using namespace sieve::mask;
+
+int Pattern::add(Node node) {
+  nodes.push_back(std::move(node));
+  return static_cast<int>(nodes.size()) - 1;
+}
+
+namespace {
+/// The coordinates of one (q, k) pair that the leaves look at.
+struct Point {
+  int64_t q, k, qb, kb;
+  int64_t blockDistance() const { return qb - kb; }
+  int64_t tokenDistance() const { return q - k; }
+  int64_t distance(Unit u) const {
+    return u == Unit::Block ? blockDistance() : tokenDistance();
+  }
+};
+} // namespace
+
+static bool longNet(const Node &n, const Point &p) {
+  for (size_t i = 0; i < n.segments.size(); ++i)
+    if ((p.qb ^ p.kb) < n.segments[i] &&
+        ((p.qb | p.kb) & (n.ratios[i] - 1)) == 0)
+      return true;
+  return false;
+}
+
+static bool leaf(const Node &n, const Point &p) {
+  int64_t d = p.blockDistance();
+  switch (n.kind) {
+  case Kind::Full:
+    return true;
+  case Kind::Causal:
+    return p.k <= p.q + n.a;
+  case Kind::Sink:
+    return n.unit == Unit::Block ? p.kb < n.a : p.k < n.a;
+  case Kind::Window: {
+    int64_t dist = p.distance(n.unit);
+    return dist >= 0 && dist < n.a;
+  }
+  case Kind::Band: {
+    int64_t dist = p.distance(n.unit);
+    return dist >= n.a && dist <= n.b;
+  }
+  case Kind::PowerOfTwo:
+    return d >= 0 && (d & (d - 1)) == 0;
+  case Kind::Stride:
+    return d >= 0 && d % n.a == 0;
+  case Kind::Dilated:
+    return d >= 0 && d < n.b && d % n.a == 0;
+  case Kind::LongNet:
+    return longNet(n, p);
+  case Kind::Global:
+    if (n.unit == Unit::Block)
+      return p.kb < n.a || p.qb < n.a;
+    return p.k < n.a || p.q < n.a;
+  case Kind::Predicate:
+    return expr::evaluate(n.predicate, {p.q, p.k, p.qb, p.kb}) != 0;
+  default:
+    break;
+  }
+  return false;
+}
+
+Evaluator::Evaluator(const Pattern &pattern)
+    : pattern(pattern), values(pattern.nodes.size()) {}
+
+bool Evaluator::operator()(int64_t q, int64_t k) {
+  Point p{q, k, q / pattern.blockQ, k / pattern.blockK};
+  for (size_t i = 0; i < pattern.nodes.size(); ++i) {
+    const Node &n = pattern.nodes[i];
+    bool v;
+    switch (n.kind) {
+    case Kind::Union:
+      v = false;
+      for (int o : n.operands)
+        v = v || values[o];
+      break;
+    case Kind::Intersect:
+      v = true;
+      for (int o : n.operands)
+        v = v && values[o];
+      break;
+    case Kind::Not:
+      v = !values[n.operands[0]];
+      break;
+    default:
+      v = leaf(n, p);
+    }
+    values[i] = v;
+  }
+  return pattern.root >= 0 && values[pattern.root];
+}
+
+bool mask::evaluate(const Pattern &pattern, int64_t q, int64_t k) {
+  Evaluator eval(pattern);
+  return eval(q, k);
+}
+
+const char *mask::kindName(Kind kind) {
+  switch (kind) {
+  case Kind::Full: return "full";
+  case Kind::Causal: return "causal";
+  case Kind::Sink: return "sink";
+  case Kind::Window: return "window";
+  case Kind::Band: return "band";
+  case Kind::PowerOfTwo: return "power_of_two";
+  case Kind::Stride: return "stride";
+  case Kind::Dilated: return "dilated";
+  case Kind::LongNet: return "longnet";
+  case Kind::Global: return "global";
+  case Kind::Predicate: return "predicate";
+  case Kind::Union: return "union";
+  case Kind::Intersect: return "intersect";
+  case Kind::Not: return "not";
+  }
+  return "?";
+}

@@ -1,0 +1,18 @@
+# lit configuration for sieve: dialect, pass, pattern and CLI tests.
+import os
+import lit.formats
+
+config.name = "sieve"
+config.test_format = lit.formats.ShTest(not lit_config.isWindows)
+config.suffixes = [".mlir", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.sieve_obj_root, "test")
+config.excludes = ["Inputs", "unit", "fuzz", "CMakeLists.txt", "lit.cfg.py"]
+
+# Captured FileCheck variables do not leak across CHECK-LABEL blocks.
+config.environment["FILECHECK_OPTS"] = "--enable-var-scope"
+config.environment["SIEVE_CACHE_DIR"] = os.path.join(config.test_exec_root, "cache")
+
+path = [config.sieve_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "")]
+config.environment["PATH"] = os.pathsep.join(path + [os.environ.get("PATH", "")])
+config.substitutions.append(("%sieve_src", config.sieve_src_root))

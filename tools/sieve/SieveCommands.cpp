@@ -1,0 +1,51 @@
+//===- SieveCommands.cpp - The subcommands of the sieve CLI -----*- C++ -*-===//
+//
+// Each command returns the process exit status and prints errors to stderr
+// as "sieve: error: ..."; nothing here aborts on user input.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/sieve/SieveCommands.h"
+#include "patterns/SieveBuiltins.h"
+#include "patterns/SieveSpec.h"
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace sieve;
+
+static int error(const std::string &message) {
+  llvm::errs() << "sieve: error: " << message;
+  if (message.empty() || message.back() != '\n')
+    llvm::errs() << "\n";
+  return 1;
+}
+
+int cli::runList() {
+  size_t width = 0;
+  for (const Builtin &b : builtins())
+    width = std::max(width, b.name.size());
+  for (const Builtin &b : builtins()) {
+    llvm::outs() << b.name << std::string(width + 2 - b.name.size(), ' ')
+                 << b.description << "\n";
+  }
+  return 0;
+}
+
+int cli::runCompile(const CompileOptions &options) {
+  mlir::MLIRContext context;
+  LoadedSpec spec;
+  std::string message;
+  if (!loadSpec(options.spec, options.pattern, &context, spec, message))
+    return error(message);
+
+  std::error_code ec;
+  llvm::ToolOutputFile out(options.output, ec, llvm::sys::fs::OF_Text);
+  if (ec)
+    return error("cannot write '" + options.output + "': " + ec.message());
+  spec.pattern->print(out.os());
+  out.os() << "\n";
+  out.keep();
+  return 0;
+}
