@@ -10,6 +10,7 @@
 
 #include <cassert>
 #include <cstdio>
+#include <iterator>
 #include <limits>
 
 using namespace sieve::expr;
@@ -78,30 +79,14 @@ int64_t sieve::expr::applyUnary(OpKind kind, int64_t a) {
 }
 
 const char *sieve::expr::spelling(OpKind kind) {
-  switch (kind) {
-  case OpKind::Const: case OpKind::Var: return "";
-  case OpKind::Neg: return "-";
-  case OpKind::Not: return "!";
-  case OpKind::Add: return "+";
-  case OpKind::Sub: return "-";
-  case OpKind::Mul: return "*";
-  case OpKind::Div: return "/";
-  case OpKind::Rem: return "%";
-  case OpKind::And: return "&";
-  case OpKind::Or: return "|";
-  case OpKind::Xor: return "^";
-  case OpKind::Shl: return "<<";
-  case OpKind::Shr: return ">>";
-  case OpKind::Eq: return "==";
-  case OpKind::Ne: return "!=";
-  case OpKind::Lt: return "<";
-  case OpKind::Le: return "<=";
-  case OpKind::Gt: return ">";
-  case OpKind::Ge: return ">=";
-  case OpKind::LAnd: return "&&";
-  case OpKind::LOr: return "||";
-  }
-  return "";
+  // Indexed by OpKind, in declaration order.
+  static const char *const kSpelling[] = {
+      "",   "",   "-",  "!",  "+",  "-",  "*",  "/",  "%",  "&",  "|",
+      "^",  "<<", ">>", "==", "!=", "<",  "<=", ">",  ">=", "&&", "||"};
+  static_assert(std::size(kSpelling) == size_t(OpKind::LOr) + 1,
+                "one spelling per OpKind");
+  size_t i = size_t(kind);
+  return i < std::size(kSpelling) ? kSpelling[i] : "";
 }
 
 const char *sieve::expr::spelling(Var var) {
@@ -120,8 +105,8 @@ namespace {
 constexpr int kUnaryPrec = 11;
 constexpr int kLeafPrec = 12;
 
-/// Binding strength of a node kind as it appears in text (see the table in
-/// the header); 0 for kinds that are not binary operators.
+/// Binding strength of a node kind as it appears in text: the table in the
+/// header for operators, and tighter than any operator for leaves.
 int precedence(OpKind kind) {
   switch (kind) {
   case OpKind::Mul: case OpKind::Div: case OpKind::Rem: return 10;

@@ -54,10 +54,13 @@ LogicalResult PatternOp::verify() {
     return emitOpError() << "body must have no arguments";
   for (Operation &op : body.without_terminator()) {
     if (op.getDialect() != (*this)->getDialect() || op.getNumResults() != 1 ||
-        !isa<MaskType>(op.getResult(0).getType()))
-      return op.emitOpError()
-                 .attachNote(getLoc())
-             << "pattern body may only hold ops of the pattern algebra";
+        !isa<MaskType>(op.getResult(0).getType())) {
+      InFlightDiagnostic diag =
+          op.emitOpError() << "pattern body may only hold ops of the pattern "
+                              "algebra";
+      diag.attachNote(getLoc()) << "in this pattern";
+      return diag;
+    }
   }
   return success();
 }
@@ -143,6 +146,13 @@ void PredicateOp::build(OpBuilder &builder, OperationState &state) {
   state.addTypes(MaskType::get(builder.getContext()));
 }
 
+void PredicateOp::getAsmBlockArgumentNames(Region &region,
+                                           OpAsmSetValueNameFn setNameFn) {
+  static const char *const names[] = {"q", "k", "qb", "kb"};
+  for (auto [arg, name] : llvm::zip(region.getArguments(), names))
+    setNameFn(arg, name);
+}
+
 Value PredicateOp::getCondition() {
   return cast<YieldOp>(getBody().front().getTerminator()).getValue();
 }
@@ -177,9 +187,12 @@ LogicalResult PredicateOp::verify() {
     return emitOpError()
            << "body must take four i64 arguments (q, k, qb, kb)";
   for (Operation &op : body.without_terminator()) {
-    if (!isSupportedPredicateOp(&op))
-      return op.emitOpError().attachNote(getLoc())
-             << "is not supported in a sieve.predicate body";
+    if (!isSupportedPredicateOp(&op)) {
+      InFlightDiagnostic diag =
+          op.emitOpError() << "is not supported in a sieve.predicate body";
+      diag.attachNote(getLoc()) << "in this predicate";
+      return diag;
+    }
     for (Type t : op.getResultTypes())
       if (!t.isInteger(64) && !t.isInteger(1))
         return op.emitOpError() << "must produce i64 or i1 in a predicate "

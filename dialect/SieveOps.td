@@ -14,6 +14,7 @@ include "dialect/SieveAttrs.td"
 include "mlir/IR/SymbolInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/IR/OpAsmInterface.td"
 
 //===----------------------------------------------------------------------===//
 // Structure
@@ -106,7 +107,7 @@ def Sieve_CausalOp : Sieve_MaskOp<"causal"> {
     %ahead = sieve.causal offset 3
     ```
   }];
-  let arguments = (ins DefaultValuedAttr<I64Attr, "0">:$offset);
+  let arguments = (ins DefaultValuedAttr<Sieve_I64Attr, "0">:$offset);
   let assemblyFormat = "(`offset` $offset^)? attr-dict";
 }
 
@@ -120,7 +121,7 @@ def Sieve_SinkOp : Sieve_MaskOp<"sink"> {
     %sink = sieve.sink 1 block
     ```
   }];
-  let arguments = (ins I64Attr:$count, Sieve_UnitAttr:$unit);
+  let arguments = (ins Sieve_I64Attr:$count, Sieve_UnitAttr:$unit);
   let assemblyFormat = "$count $unit attr-dict";
   let hasVerifier = 1;
 }
@@ -136,7 +137,7 @@ def Sieve_WindowOp : Sieve_MaskOp<"window"> {
     %local = sieve.window 5 block
     ```
   }];
-  let arguments = (ins I64Attr:$count, Sieve_UnitAttr:$unit);
+  let arguments = (ins Sieve_I64Attr:$count, Sieve_UnitAttr:$unit);
   let assemblyFormat = "$count $unit attr-dict";
   let hasVerifier = 1;
 }
@@ -152,7 +153,7 @@ def Sieve_BandOp : Sieve_MaskOp<"band"> {
     %band = sieve.band -2 to 2 block
     ```
   }];
-  let arguments = (ins I64Attr:$min, I64Attr:$max, Sieve_UnitAttr:$unit);
+  let arguments = (ins Sieve_I64Attr:$min, Sieve_I64Attr:$max, Sieve_UnitAttr:$unit);
   let assemblyFormat = "$min `to` $max $unit attr-dict";
   let hasVerifier = 1;
 }
@@ -180,7 +181,7 @@ def Sieve_StrideOp : Sieve_MaskOp<"stride"> {
     %slash = sieve.stride 32
     ```
   }];
-  let arguments = (ins I64Attr:$blocks);
+  let arguments = (ins Sieve_I64Attr:$blocks);
   let assemblyFormat = "$blocks attr-dict";
   let hasVerifier = 1;
 }
@@ -195,7 +196,7 @@ def Sieve_DilatedOp : Sieve_MaskOp<"dilated"> {
     %dilated = sieve.dilated rate 2 window 20
     ```
   }];
-  let arguments = (ins I64Attr:$rate, I64Attr:$window_blocks);
+  let arguments = (ins Sieve_I64Attr:$rate, Sieve_I64Attr:$window_blocks);
   let assemblyFormat = "`rate` $rate `window` $window_blocks attr-dict";
   let hasVerifier = 1;
 }
@@ -228,12 +229,13 @@ def Sieve_GlobalOp : Sieve_MaskOp<"global"> {
     %g = sieve.global 1 block
     ```
   }];
-  let arguments = (ins I64Attr:$count, Sieve_UnitAttr:$unit);
+  let arguments = (ins Sieve_I64Attr:$count, Sieve_UnitAttr:$unit);
   let assemblyFormat = "$count $unit attr-dict";
   let hasVerifier = 1;
 }
 
-def Sieve_PredicateOp : Sieve_MaskOp<"predicate", [IsolatedFromAbove]> {
+def Sieve_PredicateOp : Sieve_MaskOp<"predicate", [IsolatedFromAbove,
+    DeclareOpInterfaceMethods<OpAsmOpInterface, ["getAsmBlockArgumentNames"]>]> {
   let summary = "A custom rule computed with arith ops";
   let description = [{
     The body takes (q, k, qb, kb) as `i64` block arguments and yields an `i1`;

@@ -90,7 +90,12 @@ public:
     // nlohmann's text is "[json.exception.parse_error.101] parse error at
     // line 1, column 5: syntax error while parsing value - <detail>".
     size_t detail = what.find(" - ");
-    message = detail == std::string::npos ? what : what.substr(detail + 3);
+    if (detail != std::string::npos)
+      message = what.substr(detail + 3);
+    else if (size_t tag = what.find("] "); tag != std::string::npos)
+      message = what.substr(tag + 2); // e.g. "number overflow parsing '1e400'"
+    else
+      message = what;
     if (message.empty())
       message = "syntax error near '" + lastToken + "'";
     return false;

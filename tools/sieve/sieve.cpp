@@ -8,6 +8,10 @@ int main(int argc, char **argv) {
   CLI::App app{"sieve: a sparse-attention pattern compiler"};
   app.set_version_flag("--version", "sieve " SIEVE_VERSION);
   app.require_subcommand(1);
+  app.failure_message([](const CLI::App *, const CLI::Error &e) {
+    return "sieve: error: " + std::string(e.what()) +
+           "\nRun with --help for more information.\n";
+  });
 
   app.add_subcommand("list", "List the built-in patterns");
 
@@ -25,6 +29,17 @@ int main(int argc, char **argv) {
                          "Output file ('-' for stdout)")
       ->capture_default_str();
 
+  // CLI11 reports an unknown first word as a missing subcommand; name it.
+  std::string first = argc > 1 ? argv[1] : "";
+  if (!first.empty() && first[0] != '-' &&
+      app.get_subcommands([&](CLI::App *s) { return s->get_name() == first; })
+          .empty()) {
+    std::fprintf(stderr,
+                 "sieve: error: unknown command '%s'; expected list or "
+                 "compile\nRun with --help for more information.\n",
+                 argv[1]);
+    return 2;
+  }
   CLI11_PARSE(app, argc, argv);
   if (app.got_subcommand("list"))
     return sieve::cli::runList();
