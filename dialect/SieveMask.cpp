@@ -102,6 +102,11 @@ bool Evaluator::operator()(int64_t q, int64_t k) {
   return pattern.root >= 0 && values[pattern.root];
 }
 
+bool mask::evaluateLeaf(const Pattern &pattern, const Node &n, int64_t q,
+                        int64_t k) {
+  return leaf(n, {q, k, q / pattern.blockQ, k / pattern.blockK});
+}
+
 bool mask::evaluate(const Pattern &pattern, int64_t q, int64_t k) {
   Evaluator eval(pattern);
   return eval(q, k);

@@ -78,6 +78,10 @@ private:
   std::vector<uint8_t> values;
 };
 
+/// The value of one leaf (any kind but Union, Intersect, Not) at (q, k).
+bool evaluateLeaf(const Pattern &pattern, const Node &leaf, int64_t q,
+                  int64_t k);
+
 /// M(q, k) for one pair; prefer Evaluator in loops.
 bool evaluate(const Pattern &pattern, int64_t q, int64_t k);
 
