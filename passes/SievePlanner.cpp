@@ -170,9 +170,12 @@ Planner::Sets Planner::leaf(const mask::Node &n, int64_t lo, int64_t hi,
     IntervalSet s;
     if (n.kind == Kind::LongNet)
       s = longNetPartners(n, b, maxBlock);
-    else
+    else if (tr)
       for (const Interval &i : d.intervals())
-        tr ? s.add(b + i.lo, b + i.hi) : s.add(b - i.hi, b - i.lo);
+        s.add(b + i.lo, b + i.hi);
+    else // Largest distance first, so that blocks arrive in ascending order.
+      for (auto i = d.intervals().rbegin(); i != d.intervals().rend(); ++i)
+        s.add(b - i->hi, b - i->lo);
     out.may = out.may.unite(s);
     out.must = first ? s : out.must.intersect(s);
     first = false;
@@ -202,8 +205,9 @@ Planner::Sets Planner::candidates(int64_t lo, int64_t hi, bool tr) const {
   return pattern.root >= 0 ? v[pattern.root] : Sets();
 }
 
-std::vector<TileRun> Planner::classifyRuns(const IntervalSet &may, int64_t lo,
+std::vector<TileRun> Planner::classifyRuns(const Sets &sets, int64_t lo,
                                            int64_t hi, bool tr) const {
+  const IntervalSet &may = sets.may;
   const int64_t tile = tr ? shapeV.tileQ : shapeV.tileK;
   const int64_t base = tr ? shapeV.queryOffset() : 0;
   const int64_t extent = tr ? shapeV.qLen : shapeV.kLen;
@@ -222,6 +226,9 @@ std::vector<TileRun> Planner::classifyRuns(const IntervalSet &may, int64_t lo,
   auto classify = [&](int64_t ta, int64_t tb) {
     int64_t oLo = base + ta * tile;
     int64_t oHi = base + std::min((tb + 1) * tile, extent) - 1;
+    // What every own position surely attends needs no cell-by-cell check.
+    if (sets.must.covers(oLo, oHi))
+      return TileClass::Full;
     return tr ? tiles.classify(oLo, oHi, lo, hi) : tiles.classify(lo, hi, oLo, oHi);
   };
   // Whole runs first; split only where the answer is mixed.
@@ -246,11 +253,11 @@ std::vector<TileRun> Planner::classifyRuns(const IntervalSet &may, int64_t lo,
 std::vector<TileRun> Planner::keyTiles(int64_t t) const {
   int64_t q0 = shapeV.queryOffset() + t * shapeV.tileQ;
   int64_t q1 = shapeV.queryOffset() + std::min((t + 1) * shapeV.tileQ, shapeV.qLen) - 1;
-  return classifyRuns(candidates(q0, q1, false).may, q0, q1, false);
+  return classifyRuns(candidates(q0, q1, false), q0, q1, false);
 }
 
 std::vector<TileRun> Planner::queryTiles(int64_t j) const {
   int64_t k0 = j * shapeV.tileK;
   int64_t k1 = std::min((j + 1) * shapeV.tileK, shapeV.kLen) - 1;
-  return classifyRuns(candidates(k0, k1, true).may, k0, k1, true);
+  return classifyRuns(candidates(k0, k1, true), k0, k1, true);
 }

@@ -86,8 +86,8 @@ private:
 
   Sets candidates(int64_t lo, int64_t hi, bool transposed) const;
   Sets leaf(const mask::Node &n, int64_t lo, int64_t hi, bool transposed) const;
-  std::vector<TileRun> classifyRuns(const IntervalSet &other, int64_t lo,
-                                    int64_t hi, bool transposed) const;
+  std::vector<TileRun> classifyRuns(const Sets &other, int64_t lo, int64_t hi,
+                                    bool transposed) const;
 };
 
 } // namespace sieve::plan

@@ -15,7 +15,7 @@
 
 using namespace sieve;
 
-static int error(const std::string &message) {
+int cli::error(const std::string &message) {
   llvm::errs() << "sieve: error: " << message;
   if (message.empty() || message.back() != '\n')
     llvm::errs() << "\n";

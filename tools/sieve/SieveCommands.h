@@ -3,9 +3,22 @@
 #ifndef SIEVE_TOOLS_SIEVE_SIEVECOMMANDS_H
 #define SIEVE_TOOLS_SIEVE_SIEVECOMMANDS_H
 
+#include "passes/SieveAnalysis.h"
+
 #include <string>
 
 namespace sieve::cli {
+
+struct InspectOptions {
+  std::string spec;
+  std::string pattern;
+  int64_t seqLen = 0;
+  int layers = 12;
+  int64_t tileQ = 128, tileK = 128;
+  int64_t headDim = 128;
+  bool json = false;
+  std::string svg;
+};
 
 struct CompileOptions {
   std::string spec = "builtin:power_attention";
@@ -18,6 +31,14 @@ struct CompileOptions {
 int runList();
 /// `sieve compile`.
 int runCompile(const CompileOptions &options);
+/// `sieve inspect`.
+int runInspect(const InspectOptions &options);
+
+/// Prints "sieve: error: <message>" and returns the exit status 1.
+int error(const std::string &message);
+/// Draws the block map and coverage curve; false if the file cannot be written.
+bool writeSvg(const std::string &path, const mask::Pattern &pattern,
+              const plan::Analysis &analysis);
 
 } // namespace sieve::cli
 

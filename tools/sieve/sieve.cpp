@@ -29,19 +29,46 @@ int main(int argc, char **argv) {
                          "Output file ('-' for stdout)")
       ->capture_default_str();
 
+  sieve::cli::InspectOptions inspect;
+  CLI::App *inspectCmd = app.add_subcommand(
+      "inspect", "Analyse a pattern: density, work, empty rows, receptive field");
+  inspectCmd->add_option("spec", inspect.spec, "A .json or .mlir file, or builtin:NAME")
+      ->required();
+  inspectCmd->add_option("--pattern", inspect.pattern,
+                         "The pattern to use from a .mlir file with several");
+  inspectCmd->add_option("--seq-len", inspect.seqLen, "Sequence length in tokens")
+      ->required()
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 24));
+  inspectCmd->add_option("--layers", inspect.layers, "Coverage entries to report")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  inspectCmd->add_option("--tile-q", inspect.tileQ, "Kernel tile size along queries")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t(1), int64_t(4096)));
+  inspectCmd->add_option("--tile-k", inspect.tileK, "Kernel tile size along keys")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t(1), int64_t(4096)));
+  inspectCmd->add_option("--head-dim", inspect.headDim, "Head dimension for FLOP counts")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t(1), int64_t(1024)));
+  inspectCmd->add_flag("--json", inspect.json, "Print one JSON object");
+  inspectCmd->add_option("--svg", inspect.svg, "Draw the block map and coverage curve");
+
   // CLI11 reports an unknown first word as a missing subcommand; name it.
   std::string first = argc > 1 ? argv[1] : "";
   if (!first.empty() && first[0] != '-' &&
       app.get_subcommands([&](CLI::App *s) { return s->get_name() == first; })
           .empty()) {
     std::fprintf(stderr,
-                 "sieve: error: unknown command '%s'; expected list or "
-                 "compile\nRun with --help for more information.\n",
+                 "sieve: error: unknown command '%s'; expected list, "
+                 "compile or inspect\nRun with --help for more information.\n",
                  argv[1]);
     return 2;
   }
   CLI11_PARSE(app, argc, argv);
   if (app.got_subcommand("list"))
     return sieve::cli::runList();
+  if (app.got_subcommand("inspect"))
+    return sieve::cli::runInspect(inspect);
   return sieve::cli::runCompile(compile);
 }

@@ -1,0 +1,146 @@
+//===- SieveAnalysis.cpp - Facts about a pattern, from its plan -*- C++ -*-===//
+
+#include "passes/SieveAnalysis.h"
+
+#include <algorithm>
+#include <numeric>
+
+using namespace sieve;
+using namespace sieve::plan;
+
+namespace {
+/// The smallest unreached index >= i, with path compression.
+class Unreached {
+public:
+  explicit Unreached(int64_t n) : next(n + 1) {
+    std::iota(next.begin(), next.end(), 0);
+  }
+  int64_t find(int64_t i) {
+    int64_t root = i;
+    while (next[root] != root)
+      root = next[root];
+    while (next[i] != root) {
+      int64_t up = next[i];
+      next[i] = root;
+      i = up;
+    }
+    return root;
+  }
+  void mark(int64_t i) { next[i] = i + 1; }
+
+private:
+  std::vector<int64_t> next;
+};
+
+/// Work and counts over the kernel's tiles; also the rows with no key.
+void tileStats(const mask::Pattern &pattern, const AnalysisOptions &o,
+               Analysis &a) {
+  Shape s{o.tileQ, o.tileK, o.seqLen, o.seqLen};
+  Planner planner(pattern, s);
+  const TileClassifier &tiles = planner.classifier();
+  a.queryTiles = s.numQueryTiles();
+  a.keyTiles = s.numKeyTiles();
+  a.walk = planner.walkKind();
+  a.generators = planner.generators();
+  for (int64_t t = 0; t < a.queryTiles; ++t) {
+    int64_t q0 = t * s.tileQ, q1 = std::min(q0 + s.tileQ, s.qLen) - 1;
+    std::vector<TileRun> runs = planner.keyTiles(t);
+    std::vector<std::pair<int64_t, int64_t>> partial;
+    for (const TileRun &r : runs) {
+      int64_t k0 = r.begin * s.tileK, k1 = std::min(r.end * s.tileK, s.kLen) - 1;
+      int64_t area = (q1 - q0 + 1) * (k1 - k0 + 1);
+      a.visitedPairs += area;
+      if (r.full) {
+        a.fullTiles += r.end - r.begin;
+        a.attendedPairs += area;
+        continue;
+      }
+      a.partialTiles += r.end - r.begin;
+      for (int64_t j = r.begin; j < r.end; ++j) {
+        int64_t kz = std::min((j + 1) * s.tileK, s.kLen) - 1;
+        a.attendedPairs += tiles.count(q0, q1, j * s.tileK, kz);
+        partial.push_back({j * s.tileK, kz});
+      }
+    }
+    bool anyFull = std::any_of(runs.begin(), runs.end(),
+                               [](const TileRun &r) { return r.full; });
+    for (int64_t q = q0; !anyFull && q <= q1; ++q) {
+      bool attends = false;
+      for (auto [k0, k1] : partial)
+        if ((attends = tiles.count(q, q, k0, k1) > 0))
+          break;
+      if (attends)
+        continue;
+      ++a.emptyRows;
+      if (!a.emptyRowRanges.empty() && a.emptyRowRanges.back().last == q - 1)
+        a.emptyRowRanges.back().last = q;
+      else if (a.emptyRowRanges.size() < 8)
+        a.emptyRowRanges.push_back({q, q});
+    }
+  }
+  a.attendedFlops = 4.0 * o.headDim * a.attendedPairs;
+  a.executedFlops = 4.0 * o.headDim * a.visitedPairs;
+}
+
+/// The receptive field of the last block, one hop per layer, over blocks of
+/// block_k tokens (the paper's alpha_k).
+void coverage(const mask::Pattern &pattern, const AnalysisOptions &o,
+              Analysis &a) {
+  const int64_t b = pattern.blockK;
+  Planner planner(pattern, Shape{b, b, o.seqLen, o.seqLen});
+  const int64_t n = a.blocks;
+  Unreached unreached(n);
+  std::vector<int64_t> frontier{n - 1};
+  unreached.mark(n - 1);
+  int64_t reached = 1;
+  // Breadth-first until nothing new is reached; each block's row is walked
+  // once, when it enters the frontier.
+  for (int64_t layer = 1;; ++layer) {
+    std::vector<int64_t> next;
+    for (int64_t u : frontier)
+      for (const TileRun &r : planner.keyTiles(u))
+        for (int64_t j = unreached.find(r.begin); j < r.end; j = unreached.find(j)) {
+          unreached.mark(j);
+          next.push_back(j);
+        }
+    reached += static_cast<int64_t>(next.size());
+    a.coverage.push_back(double(reached) / double(n));
+    if (reached == n && !a.layersToFullCoverage)
+      a.layersToFullCoverage = layer;
+    if (next.empty())
+      break;
+    frontier.swap(next);
+  }
+  while (a.coverage.size() < size_t(std::max(o.layers, 1)))
+    a.coverage.push_back(double(reached) / double(n));
+  a.coverage.resize(std::max(o.layers, 1));
+}
+} // namespace
+
+Analysis plan::analyze(const mask::Pattern &pattern, const AnalysisOptions &o) {
+  Analysis a;
+  a.seqLen = o.seqLen;
+  a.tileQ = o.tileQ;
+  a.tileK = o.tileK;
+  a.blocks = (o.seqLen + pattern.blockK - 1) / pattern.blockK;
+  tileStats(pattern, o, a);
+  a.density = double(a.attendedPairs) / (double(o.seqLen) * double(o.seqLen));
+  for (const std::vector<TileRun> &row : blockMap(pattern, o.seqLen, 1)) {
+    int64_t blocks = 0;
+    for (const TileRun &r : row)
+      blocks += r.end - r.begin;
+    a.maxBlocksPerRow = std::max(a.maxBlocksPerRow, blocks);
+  }
+  coverage(pattern, o, a);
+  return a;
+}
+
+std::vector<std::vector<TileRun>> plan::blockMap(const mask::Pattern &pattern,
+                                                 int64_t seqLen,
+                                                 int64_t rowStride) {
+  Planner planner(pattern, Shape{pattern.blockQ, pattern.blockK, seqLen, seqLen});
+  std::vector<std::vector<TileRun>> rows;
+  for (int64_t t = 0; t < planner.shape().numQueryTiles(); t += rowStride)
+    rows.push_back(planner.keyTiles(t));
+  return rows;
+}

@@ -1,0 +1,62 @@
+//===- SieveAnalysis.h - Facts about a pattern, from its plan ---*- C++ -*-===//
+//
+// Density, work, empty rows and the receptive field across layers, computed
+// from the walks (runs of tiles) and the exact tile counts, never by
+// evaluating all N^2 pairs, so they stay fast at a million tokens.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SIEVE_PASSES_SIEVEANALYSIS_H
+#define SIEVE_PASSES_SIEVEANALYSIS_H
+
+#include "dialect/SieveMask.h"
+#include "passes/SievePlanner.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sieve::plan {
+
+struct AnalysisOptions {
+  int64_t seqLen = 32768;
+  /// Coverage entries to report (at least this many).
+  int layers = 12;
+  int64_t tileQ = 128, tileK = 128;
+  int64_t headDim = 128;
+};
+
+/// Inclusive ranges of query positions.
+struct RowRange {
+  int64_t first, last;
+};
+
+struct Analysis {
+  int64_t seqLen = 0;
+  int64_t attendedPairs = 0; ///< (q, k) pairs attended, Nq = Nk = seqLen.
+  double density = 0;        ///< attendedPairs / seqLen^2.
+  int64_t blocks = 0;        ///< Pattern blocks (of block_k tokens).
+  int64_t maxBlocksPerRow = 0;
+  int64_t emptyRows = 0; ///< Query tokens that attend no key.
+  std::vector<RowRange> emptyRowRanges; ///< The first few of them.
+  std::vector<double> coverage;         ///< coverage[i]: within i + 1 layers.
+  std::optional<int64_t> layersToFullCoverage;
+  // Tiles of the kernel's tile size.
+  int64_t tileQ = 0, tileK = 0, queryTiles = 0, keyTiles = 0;
+  int64_t fullTiles = 0, partialTiles = 0;
+  int64_t visitedPairs = 0; ///< Pairs inside visited tiles (the work done).
+  double attendedFlops = 0, executedFlops = 0; ///< Per head, forward.
+  std::string walk; ///< "closed-form" or "fallback".
+  std::vector<std::pair<mask::Kind, Generator>> generators;
+};
+
+Analysis analyze(const mask::Pattern &pattern, const AnalysisOptions &options);
+
+/// For each query block (of block_q tokens), the runs of key blocks (of
+/// block_k tokens) it attends; rows are sampled every `rowStride` blocks.
+std::vector<std::vector<TileRun>> blockMap(const mask::Pattern &pattern,
+                                           int64_t seqLen, int64_t rowStride);
+
+} // namespace sieve::plan
+
+#endif // SIEVE_PASSES_SIEVEANALYSIS_H

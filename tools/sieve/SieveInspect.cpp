@@ -1,0 +1,140 @@
+//===- SieveInspect.cpp - `sieve inspect`: what a pattern costs and sees -===//
+//
+// Prints the analyses of SieveAnalysis.h as a table (default), as one JSON
+// object (--json, the stable contract), and draws the block map and the
+// coverage curve as SVG (--svg).
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/sieve/SieveCommands.h"
+#include "dialect/SieveMaskFromIR.h"
+#include "passes/SieveAnalysis.h"
+#include "patterns/SieveSpec.h"
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <fstream>
+
+using namespace sieve;
+using namespace sieve::plan;
+
+namespace {
+nlohmann::json toJson(const mask::Pattern &p, const Analysis &a,
+                      const cli::InspectOptions &o, double ms) {
+  nlohmann::json gens = nlohmann::json::array();
+  for (auto [kind, g] : a.generators)
+    gens.push_back({{"term", mask::kindName(kind)}, {"generator", generatorName(g)}});
+  nlohmann::json ranges = nlohmann::json::array();
+  for (const RowRange &r : a.emptyRowRanges)
+    ranges.push_back({r.first, r.last});
+  int64_t total = a.queryTiles * a.keyTiles;
+  return {
+      {"pattern", p.name},
+      {"seq_len", a.seqLen},
+      {"block_size", {p.blockQ, p.blockK}},
+      {"attended_pairs", a.attendedPairs},
+      {"density", a.density},
+      {"blocks", a.blocks},
+      {"max_blocks_per_row", a.maxBlocksPerRow},
+      {"empty_rows", a.emptyRows},
+      {"empty_row_ranges", ranges},
+      {"coverage", a.coverage},
+      {"layers_to_full_coverage", a.layersToFullCoverage
+                                      ? nlohmann::json(*a.layersToFullCoverage)
+                                      : nlohmann::json(nullptr)},
+      {"tiles",
+       {{"tile_q", a.tileQ}, {"tile_k", a.tileK},
+        {"query_tiles", a.queryTiles}, {"key_tiles", a.keyTiles},
+        {"full", a.fullTiles}, {"partial", a.partialTiles},
+        {"empty", total - a.fullTiles - a.partialTiles},
+        {"visited_pairs", a.visitedPairs}, {"head_dim", o.headDim},
+        {"attended_flops", a.attendedFlops},
+        {"executed_flops", a.executedFlops}}},
+      {"walk", a.walk},
+      {"generators", gens},
+      {"elapsed_ms", ms},
+  };
+}
+
+void printText(const mask::Pattern &p, const Analysis &a, double ms) {
+  auto &os = llvm::outs();
+  auto row = [&](llvm::StringRef name, const std::string &value) {
+    os << "  " << llvm::left_justify(name, 24) << value << "\n";
+  };
+  auto pct = [](double x) {
+    std::string s;
+    llvm::raw_string_ostream(s) << llvm::format("%.4f%%", 100 * x);
+    return s;
+  };
+  os << "pattern " << p.name << ", block size [" << p.blockQ << ", "
+     << p.blockK << "], " << a.seqLen << " tokens\n";
+  row("attended pairs", std::to_string(a.attendedPairs));
+  row("density", pct(a.density));
+  row("pattern blocks", std::to_string(a.blocks));
+  row("max blocks per row", std::to_string(a.maxBlocksPerRow));
+  row("empty rows", std::to_string(a.emptyRows));
+  row("walk", a.walk);
+  std::string gens;
+  for (auto [kind, g] : a.generators)
+    gens += (gens.empty() ? "" : ", ") + std::string(mask::kindName(kind)) +
+            ": " + generatorName(g);
+  row("generators", gens);
+  os << "tiles " << a.tileQ << "x" << a.tileK << "\n";
+  row("query x key tiles", std::to_string(a.queryTiles) + " x " + std::to_string(a.keyTiles));
+  row("full / partial", std::to_string(a.fullTiles) + " / " + std::to_string(a.partialTiles));
+  row("visited pairs", std::to_string(a.visitedPairs) + " (" +
+                           pct(double(a.attendedPairs) / std::max<double>(1, a.visitedPairs)) +
+                           " of them attended)");
+  std::string gf;
+  llvm::raw_string_ostream(gf) << llvm::format("%.3f attended, %.3f executed",
+                                               a.attendedFlops / 1e9, a.executedFlops / 1e9);
+  row("GFLOP per head", gf);
+  os << "receptive field of the last block (coverage by layers)\n";
+  for (size_t i = 0; i < a.coverage.size(); ++i)
+    row("  " + std::to_string(i + 1) + (i ? " layers" : " layer"), pct(a.coverage[i]));
+  row("full coverage after", a.layersToFullCoverage
+                                 ? std::to_string(*a.layersToFullCoverage) + " layers"
+                                 : std::string("never"));
+  os << llvm::format("analysed in %.1f ms\n", ms);
+}
+} // namespace
+
+int cli::runInspect(const InspectOptions &o) {
+  mlir::MLIRContext context;
+  LoadedSpec spec;
+  std::string message;
+  if (!loadSpec(o.spec, o.pattern, &context, spec, message))
+    return error(message);
+  mlir::FailureOr<mask::Pattern> pattern = buildMaskPattern(spec.pattern);
+  if (mlir::failed(pattern))
+    return error("the pattern has no reference semantics");
+
+  AnalysisOptions ao;
+  ao.seqLen = o.seqLen;
+  ao.layers = o.layers;
+  ao.tileQ = o.tileQ;
+  ao.tileK = o.tileK;
+  ao.headDim = o.headDim;
+  auto start = std::chrono::steady_clock::now();
+  Analysis a = analyze(*pattern, ao);
+  double ms = std::chrono::duration<double, std::milli>(
+                  std::chrono::steady_clock::now() - start).count();
+
+  if (!o.svg.empty() && !writeSvg(o.svg, *pattern, a))
+    return error("cannot write '" + o.svg + "'");
+  if (o.json)
+    llvm::outs() << toJson(*pattern, a, o, ms).dump(2) << "\n";
+  else
+    printText(*pattern, a, ms);
+  if (a.emptyRows > 0 && !o.json) {
+    llvm::errs() << "sieve: warning: " << a.emptyRows
+                 << " query rows attend no key and would produce NaN (first: "
+                 << a.emptyRowRanges[0].first << ".." << a.emptyRowRanges[0].last
+                 << ")\n";
+  }
+  return 0;
+}
