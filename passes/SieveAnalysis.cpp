@@ -32,6 +32,31 @@ private:
   std::vector<int64_t> next;
 };
 
+/// The walk of query tile t without tiles that attend nothing. Only a
+/// conservative (predicate) walk lists such tiles, so only then are partial
+/// tiles counted.
+std::vector<TileRun> attendedRuns(const Planner &planner, int64_t t) {
+  std::vector<TileRun> runs = planner.keyTiles(t);
+  const TileClassifier &tiles = planner.classifier();
+  if (!tiles.hasPredicates())
+    return runs;
+  const Shape &s = planner.shape();
+  int64_t q0 = s.queryOffset() + t * s.tileQ;
+  int64_t q1 = s.queryOffset() + std::min((t + 1) * s.tileQ, s.qLen) - 1;
+  std::vector<TileRun> out;
+  for (const TileRun &r : runs)
+    for (int64_t j = r.begin; j < r.end; ++j) {
+      if (!r.full && tiles.count(q0, q1, j * s.tileK,
+                                 std::min((j + 1) * s.tileK, s.kLen) - 1) == 0)
+        continue;
+      if (!out.empty() && out.back().end == j && out.back().full == r.full)
+        out.back().end = j + 1;
+      else
+        out.push_back({j, j + 1, r.full});
+    }
+  return out;
+}
+
 /// Work and counts over the kernel's tiles; also the rows with no key.
 void tileStats(const mask::Pattern &pattern, const AnalysisOptions &o,
                Analysis &a) {
@@ -98,7 +123,7 @@ void coverage(const mask::Pattern &pattern, const AnalysisOptions &o,
   for (int64_t layer = 1;; ++layer) {
     std::vector<int64_t> next;
     for (int64_t u : frontier)
-      for (const TileRun &r : planner.keyTiles(u))
+      for (const TileRun &r : attendedRuns(planner, u))
         for (int64_t j = unreached.find(r.begin); j < r.end; j = unreached.find(j)) {
           unreached.mark(j);
           next.push_back(j);
@@ -141,6 +166,6 @@ std::vector<std::vector<TileRun>> plan::blockMap(const mask::Pattern &pattern,
   Planner planner(pattern, Shape{pattern.blockQ, pattern.blockK, seqLen, seqLen});
   std::vector<std::vector<TileRun>> rows;
   for (int64_t t = 0; t < planner.shape().numQueryTiles(); t += rowStride)
-    rows.push_back(planner.keyTiles(t));
+    rows.push_back(attendedRuns(planner, t));
   return rows;
 }
