@@ -15,7 +15,14 @@ using namespace sieve;
 #define GET_TYPEDEF_CLASSES
 #include "dialect/SieveTypes.cpp.inc"
 
+#define GET_ATTRDEF_CLASSES
+#include "dialect/SieveAttrs.cpp.inc"
+
 void SieveDialect::initialize() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "dialect/SieveAttrs.cpp.inc"
+      >();
   addTypes<
 #define GET_TYPEDEF_LIST
 #include "dialect/SieveTypes.cpp.inc"

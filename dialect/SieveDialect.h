@@ -9,6 +9,9 @@
 #include "dialect/SieveDialect.h.inc"
 #include "dialect/SieveEnums.h.inc"
 
+#define GET_ATTRDEF_CLASSES
+#include "dialect/SieveAttrs.h.inc"
+
 #define GET_TYPEDEF_CLASSES
 #include "dialect/SieveTypes.h.inc"
 

@@ -28,6 +28,7 @@ def Sieve_Dialect : Dialect {
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
   let useDefaultTypePrinterParser = 1;
+  let useDefaultAttributePrinterParser = 1;
 }
 
 class Sieve_Op<string mnemonic, list<Trait> traits = []>

@@ -203,6 +203,37 @@ LogicalResult PredicateOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// PlanOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult PlanOp::verify() {
+  ArrayRef<int64_t> tile = getTile();
+  if (tile.size() != 2)
+    return emitOpError() << "tile must have 2 elements [tile_q, tile_k] but has "
+                         << tile.size();
+  for (int64_t t : tile)
+    if (failed(checkRange(*this, "tile", t, 1, limits::kMaxBlockSize)))
+      return failure();
+  bool fallback = llvm::any_of(getGenerators(), [](Attribute a) {
+    return cast<GeneratorAttr>(a).getKind() == GeneratorKind::fallback;
+  });
+  if (fallback != (getWalk() == Walk::fallback))
+    return emitOpError() << "walk must be "
+                         << (fallback ? "fallback" : "closed_form")
+                         << (fallback ? " when a generator is"
+                                      : " when no generator is")
+                         << " fallback";
+  return success();
+}
+
+LogicalResult PlanOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  if (!symbolTable.lookupNearestSymbolFrom<PatternOp>(*this, getPatternAttr()))
+    return emitOpError() << "refers to " << getPatternAttr()
+                         << ", which is not a sieve.pattern";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // Combinators
 //===----------------------------------------------------------------------===//
 

@@ -313,4 +313,46 @@ def Sieve_NotOp : Sieve_MaskOp<"not"> {
   let assemblyFormat = "$input attr-dict";
 }
 
+//===----------------------------------------------------------------------===//
+// Plans
+//===----------------------------------------------------------------------===//
+
+def Sieve_PlanOp : Sieve_Op<"plan",
+    [Symbol, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "A walk over the attended tiles of a pattern";
+  let description = [{
+    The lowered form of a pattern for one kernel tiling: `tile` is
+    `[tile_q, tile_k]` in tokens, independent of the pattern's block size.
+    A `forward` plan enumerates, for each query tile, the ascending key tiles
+    it attends; a `transposed` plan, for each key tile, the query tiles that
+    attend it (for backward). Each tile is tagged full or partial exactly,
+    except that with `fallback` generators tiles may be conservatively
+    partial. Sequence lengths are not part of the plan: one plan serves every
+    length.
+
+    `generators` lists, per term of the pattern (in body order), the closed
+    form that enumerates its tiles; `walk` is `fallback` when any term has
+    none.
+
+    ```mlir
+    sieve.plan @power_attention_forward of @power_attention tile [128, 128]
+        forward closed_form generators [#sieve.gen<"causal", range>,
+        #sieve.gen<"sink", range>, #sieve.gen<"window", range>,
+        #sieve.gen<"power_of_two", power_offsets>]
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name,
+                       FlatSymbolRefAttr:$pattern,
+                       DenseI64ArrayAttr:$tile,
+                       Sieve_DirectionAttr:$direction,
+                       Sieve_WalkAttr:$walk,
+                       TypedArrayAttrBase<Sieve_GeneratorAttr,
+                                          "generators">:$generators);
+  let assemblyFormat = [{
+    $sym_name `of` $pattern `tile` $tile $direction $walk
+    `generators` $generators attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // SIEVE_OPS_TD

@@ -219,3 +219,26 @@ sieve.pattern @dup block_size [256, 256] {
   %f = sieve.full
   sieve.yield %f : !sieve.mask
 }
+
+// -----
+
+// expected-error @+1 {{refers to @nowhere, which is not a sieve.pattern}}
+sieve.plan @p of @nowhere tile [128, 128] forward closed_form generators []
+
+// -----
+
+sieve.pattern @q block_size [256, 256] {
+  %c = sieve.causal
+  sieve.yield %c : !sieve.mask
+}
+// expected-error @+1 {{tile must have 2 elements [tile_q, tile_k] but has 3}}
+sieve.plan @p of @q tile [128, 128, 1] forward closed_form generators []
+
+// -----
+
+sieve.pattern @q block_size [256, 256] {
+  %c = sieve.causal
+  sieve.yield %c : !sieve.mask
+}
+// expected-error @+1 {{walk must be fallback when a generator is fallback}}
+sieve.plan @p of @q tile [128, 128] forward closed_form generators [#sieve.gen<"predicate", fallback>]

@@ -7,8 +7,10 @@
 
 #include "tools/sieve/SieveCommands.h"
 #include "patterns/SieveBuiltins.h"
+#include "passes/SievePasses.h"
 #include "patterns/SieveSpec.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
@@ -40,11 +42,27 @@ int cli::runCompile(const CompileOptions &options) {
   if (!loadSpec(options.spec, options.pattern, &context, spec, message))
     return error(message);
 
+  mlir::Operation *result = spec.pattern;
+  if (options.emit == "plan") {
+    // The pattern alone, canonicalized and lowered by the same pipeline
+    // sieve-opt registers as sieve-compile.
+    for (PatternOp other : llvm::make_early_inc_range(spec.module->getOps<PatternOp>()))
+      if (other != spec.pattern)
+        other.erase();
+    SieveCompileOptions pipeline;
+    pipeline.tileQ = options.tileQ;
+    pipeline.tileK = options.tileK;
+    mlir::PassManager pm(&context);
+    buildSieveCompilePipeline(pm, pipeline);
+    if (mlir::failed(pm.run(*spec.module)))
+      return error("lowering '" + options.spec + "' to a plan failed");
+    result = *spec.module;
+  }
   std::error_code ec;
   llvm::ToolOutputFile out(options.output, ec, llvm::sys::fs::OF_Text);
   if (ec)
     return error("cannot write '" + options.output + "': " + ec.message());
-  spec.pattern->print(out.os());
+  result->print(out.os());
   out.os() << "\n";
   out.keep();
   return 0;

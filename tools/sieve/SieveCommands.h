@@ -25,6 +25,7 @@ struct CompileOptions {
   std::string pattern; ///< Which pattern of a .mlir spec.
   std::string emit = "mlir";
   std::string output = "-";
+  int64_t tileQ = 128, tileK = 128; ///< For --emit plan.
 };
 
 /// `sieve list`: one built-in per line, name first.

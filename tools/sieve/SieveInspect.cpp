@@ -23,12 +23,12 @@ using namespace sieve;
 using namespace sieve::plan;
 
 namespace {
-nlohmann::json toJson(const mask::Pattern &p, const Analysis &a,
+nlohmann::ordered_json toJson(const mask::Pattern &p, const Analysis &a,
                       const cli::InspectOptions &o, double ms) {
-  nlohmann::json gens = nlohmann::json::array();
+  nlohmann::ordered_json gens = nlohmann::ordered_json::array();
   for (auto [kind, g] : a.generators)
     gens.push_back({{"term", mask::kindName(kind)}, {"generator", generatorName(g)}});
-  nlohmann::json ranges = nlohmann::json::array();
+  nlohmann::ordered_json ranges = nlohmann::ordered_json::array();
   for (const RowRange &r : a.emptyRowRanges)
     ranges.push_back({r.first, r.last});
   int64_t total = a.queryTiles * a.keyTiles;
@@ -44,8 +44,8 @@ nlohmann::json toJson(const mask::Pattern &p, const Analysis &a,
       {"empty_row_ranges", ranges},
       {"coverage", a.coverage},
       {"layers_to_full_coverage", a.layersToFullCoverage
-                                      ? nlohmann::json(*a.layersToFullCoverage)
-                                      : nlohmann::json(nullptr)},
+                                      ? nlohmann::ordered_json(*a.layersToFullCoverage)
+                                      : nlohmann::ordered_json(nullptr)},
       {"tiles",
        {{"tile_q", a.tileQ}, {"tile_k", a.tileK},
         {"query_tiles", a.queryTiles}, {"key_tiles", a.keyTiles},

@@ -23,11 +23,17 @@ int main(int argc, char **argv) {
   compileCmd->add_option("--pattern", compile.pattern,
                          "The pattern to use from a .mlir file with several");
   compileCmd->add_option("--emit", compile.emit, "What to produce")
-      ->check(CLI::IsMember({"mlir"}))
+      ->check(CLI::IsMember({"mlir", "plan"}))
       ->capture_default_str();
   compileCmd->add_option("-o,--output", compile.output,
                          "Output file ('-' for stdout)")
       ->capture_default_str();
+  compileCmd->add_option("--tile-q", compile.tileQ, "Kernel tile size along queries")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t(1), int64_t(4096)));
+  compileCmd->add_option("--tile-k", compile.tileK, "Kernel tile size along keys")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t(1), int64_t(4096)));
 
   sieve::cli::InspectOptions inspect;
   CLI::App *inspectCmd = app.add_subcommand(
