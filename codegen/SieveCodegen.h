@@ -1,0 +1,50 @@
+//===- SieveCodegen.h - CUDA source for a pattern ---------------*- C++ -*-===//
+//
+// Emits the small generated prelude of a kernel (constants, the element mask
+// and the closed-form tile walk of one pattern) and joins it with the
+// hand-written templates under codegen/templates into one self-contained CUDA
+// source that NVRTC compiles with no include path.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SIEVE_CODEGEN_SIEVECODEGEN_H
+#define SIEVE_CODEGEN_SIEVECODEGEN_H
+
+#include "dialect/SieveMask.h"
+
+#include <string>
+
+namespace sieve::codegen {
+
+enum class DType { BF16, FP16 };
+
+struct KernelConfig {
+  int headDim = 128;
+  DType dtype = DType::BF16;
+  int64_t tileQ = 64, tileK = 64;
+};
+
+/// The tiles measured best on an H100 for the head dimension (see
+/// bench/kernel_dev/NOTES.md), shrunk to divide the pattern's key block so
+/// that the walk's full/partial tags stay exact.
+KernelConfig defaultConfig(int headDim, DType dtype, const mask::Pattern &p);
+
+/// The pattern-specific code: namespace `ns` with `bool mask(q, k)` and
+/// `struct Walk` (see templates/SieveWalkLib.cuh). Needs SieveWalkLib.cuh.
+std::string emitPatternCode(const mask::Pattern &pattern, int64_t tileK,
+                            const std::string &ns = "sieve_gen");
+
+/// The prelude: configuration macros, the walk library, the pattern code.
+std::string emitPrelude(const mask::Pattern &pattern, const KernelConfig &config);
+
+/// The whole forward-attention kernel source for the pattern.
+std::string emitForwardKernel(const mask::Pattern &pattern,
+                              const KernelConfig &config);
+
+/// The hand-written templates, as embedded at build time.
+const char *walkLibrarySource();
+const char *forwardTemplateSource();
+
+} // namespace sieve::codegen
+
+#endif // SIEVE_CODEGEN_SIEVECODEGEN_H
