@@ -50,32 +50,57 @@ void emitPredicate(std::ostream &os, const expr::Expr &e, const std::string &nam
 
 std::string distance(Unit u) { return u == Unit::Block ? "d" : "t"; }
 
-/// The element-mask expression of a leaf (the reference semantics).
-std::string leafMask(const mask::Node &n) {
+const std::string &intLiteral(int64_t v, std::string &buf) { return buf = std::to_string(v); }
+const std::string &longLiteral(int64_t v, std::string &buf) { return buf = num(v); }
+
+/// Whether every constant the mask compares with fits in 32-bit arithmetic
+/// with room for the sums it forms (q + offset, d % s).
+bool fitsIn32Bits(const mask::Pattern &p) {
+  const int64_t limit = int64_t(1) << 30;
+  auto ok = [&](int64_t v) { return v > -limit && v < limit; };
+  for (const mask::Node &n : p.nodes) {
+    if (!ok(n.a) || !ok(n.b))
+      return false;
+    for (int64_t v : n.segments)
+      if (!ok(v))
+        return false;
+    for (int64_t v : n.ratios)
+      if (!ok(v))
+        return false;
+  }
+  return true;
+}
+
+/// The element-mask expression of a leaf (the reference semantics), branch
+/// free: comparisons combined with & and | on bools.
+std::string leafMask(const mask::Node &n, const std::string &(*lit)(int64_t, std::string &)) {
   std::ostringstream os;
-  std::string dist = distance(n.unit);
+  std::string dist = distance(n.unit), buf1, buf2;
+  auto c = [&](int64_t v) { std::string b; return lit(v, b); };
   switch (n.kind) {
   case Kind::Full: return "true";
-  case Kind::Causal: os << "k <= q + " << num(n.a); break;
-  case Kind::Sink: os << (n.unit == Unit::Block ? "kb" : "k") << " < " << num(n.a); break;
-  case Kind::Window: os << dist << " >= 0 && " << dist << " < " << num(n.a); break;
-  case Kind::Band: os << dist << " >= " << num(n.a) << " && " << dist << " <= " << num(n.b); break;
-  case Kind::PowerOfTwo: return "d >= 0 && (d & (d - 1)) == 0";
-  case Kind::Stride: os << "d >= 0 && d % " << num(n.a) << " == 0"; break;
+  case Kind::Causal: os << "k <= q + " << c(n.a); break;
+  case Kind::Sink: os << (n.unit == Unit::Block ? "kb" : "k") << " < " << c(n.a); break;
+  case Kind::Window: os << "(" << dist << " >= 0) & (" << dist << " < " << c(n.a) << ")"; break;
+  case Kind::Band:
+    os << "(" << dist << " >= " << c(n.a) << ") & (" << dist << " <= " << c(n.b) << ")";
+    break;
+  case Kind::PowerOfTwo: return "(d >= 0) & ((d & (d - 1)) == 0)";
+  case Kind::Stride: os << "(d >= 0) & (d % " << c(n.a) << " == 0)"; break;
   case Kind::Dilated:
-    os << "d >= 0 && d < " << num(n.b) << " && d % " << num(n.a) << " == 0";
+    os << "(d >= 0) & (d < " << c(n.b) << ") & (d % " << c(n.a) << " == 0)";
     break;
   case Kind::LongNet:
     os << "false";
     for (size_t i = 0; i < n.segments.size(); ++i)
-      os << " || ((qb ^ kb) < " << num(n.segments[i]) << " && ((qb | kb) & "
-         << num(n.ratios[i] - 1) << ") == 0)";
+      os << " | (((qb ^ kb) < " << c(n.segments[i]) << ") & (((qb | kb) & "
+         << c(n.ratios[i] - 1) << ") == 0))";
     break;
   case Kind::Global:
     if (n.unit == Unit::Block)
-      os << "kb < " << num(n.a) << " || qb < " << num(n.a);
+      os << "(kb < " << c(n.a) << ") | (qb < " << c(n.a) << ")";
     else
-      os << "k < " << num(n.a) << " || q < " << num(n.a);
+      os << "(k < " << c(n.a) << ") | (q < " << c(n.a) << ")";
     break;
   default: break;
   }
@@ -178,8 +203,11 @@ KernelConfig codegen::defaultConfig(int headDim, DType dtype, const mask::Patter
   KernelConfig c;
   c.headDim = headDim;
   c.dtype = dtype;
-  c.tileQ = headDim == 64 ? 128 : 64;
+  // Measured on an H100 (bench/kernel_dev/NOTES.md): 4 warps, 128 x 64
+  // tiles for head dim 128 (32 rows per warp), 64 x 64 for head dim 64.
+  c.tileQ = headDim == 64 ? 64 : 128;
   c.tileK = 64;
+  c.warps = 4;
   // A key tile that divides the key block keeps tags exact; 16 is the
   // smallest tile the kernel's mma layout takes.
   while (c.tileK > 16 && p.blockK % c.tileK != 0)
@@ -193,26 +221,40 @@ std::string codegen::emitPatternCode(const mask::Pattern &p, int64_t tileK,
   os << "namespace " << ns << " {\n"
      << "// Pattern @" << p.name << ", block size [" << p.blockQ << ", " << p.blockK << "].\n"
      << "constexpr long long kBlockQ = " << num(p.blockQ) << ", kBlockK = " << num(p.blockK)
-     << ", kTileK = " << num(tileK) << ";\n\n"
-     << "__device__ __forceinline__ bool mask(long long q, long long k) {\n"
-     << "  const long long qb = q / kBlockQ, kb = k / kBlockK, d = qb - kb, t = q - k;\n"
+     << ", kTileK = " << num(tileK) << ";\n\n";
+  os << "// Element mask: the reference semantics of the pattern.\n"
+     << "__device__ __forceinline__ bool mask(long long q_, long long k_) {\n";
+  // Positions are below 2^31 (lengths are int kernel arguments), so the mask
+  // runs in 32-bit arithmetic unless a constant needs more.
+  const bool narrow = fitsIn32Bits(p);
+  if (narrow)
+    os << "  const int q = (int)q_, k = (int)k_;\n"
+       << "  const int qb = (int)((unsigned)q / (unsigned)kBlockQ), kb = (int)((unsigned)k / "
+          "(unsigned)kBlockK);\n";
+  else
+    os << "  const long long q = q_, k = k_, qb = q / kBlockQ, kb = k / kBlockK;\n";
+  os << "  const " << (narrow ? "int" : "long long") << " d = qb - kb, t = q - k;\n"
      << "  (void)qb, (void)kb, (void)d, (void)t;\n";
   for (size_t i = 0; i < p.nodes.size(); ++i) {
     const mask::Node &n = p.nodes[i];
     std::string v = "m" + std::to_string(i);
     if (n.kind == Kind::Predicate) {
+      // The predicate language is defined on 64-bit integers.
+      os << "  bool " << v << "_;\n  {\n"
+         << "  const long long q = q_, k = k_, qb = q_ / kBlockQ, kb = k_ / kBlockK;\n";
       emitPredicate(os, n.predicate, "e" + std::to_string(i));
-      os << "  const bool " << v << " = e" << i << "_" << n.predicate.root << " != 0;\n";
+      os << "  " << v << "_ = e" << i << "_" << n.predicate.root << " != 0;\n  }\n"
+         << "  const bool " << v << " = " << v << "_;\n";
       continue;
     }
     os << "  const bool " << v << " = ";
     if (n.kind == Kind::Union || n.kind == Kind::Intersect) {
       for (size_t o = 0; o < n.operands.size(); ++o)
-        os << (o ? (n.kind == Kind::Union ? " || " : " && ") : "") << "m" << n.operands[o];
+        os << (o ? (n.kind == Kind::Union ? " | " : " & ") : "") << "m" << n.operands[o];
     } else if (n.kind == Kind::Not) {
       os << "!m" << n.operands[0];
     } else {
-      os << "(" << leafMask(n) << ")";
+      os << "(" << leafMask(n, narrow ? intLiteral : longLiteral) << ")";
     }
     os << ";\n";
   }
@@ -220,6 +262,7 @@ std::string codegen::emitPatternCode(const mask::Pattern &p, int64_t tileK,
 
   os << "struct Walk {\n"
      << "  long long q0, q1, qb0, qb1, k_len, cursor;\n"
+     << "  long long full_until = 0;  // tiles below this one are surely attended\n"
      << "  __device__ Walk(long long q_begin, long long q_end, long long k_len_)\n"
      << "      : q0(q_begin), q1(q_end - 1), qb0(q_begin / kBlockQ),\n"
      << "        qb1((q_end > q_begin ? q_end - 1 : q_begin) / kBlockQ), k_len(k_len_),\n"
@@ -243,12 +286,17 @@ std::string codegen::emitPatternCode(const mask::Pattern &p, int64_t tileK,
   }
   os << "\n  /// The next attended key tile, ascending; false when there is none.\n"
      << "  __device__ bool next(int &tile, bool &full) {\n"
+     << "    if (cursor < full_until) {  // inside a run of surely attended keys\n"
+     << "      tile = (int)cursor++;\n      full = true;\n      return true;\n    }\n"
      << "    if (cursor * kTileK >= k_len) return false;\n"
      << "    const long long x = may" << p.root << "(cursor * kTileK);\n"
      << "    if (x >= k_len) { cursor = k_len; return false; }\n"
      << "    const long long j = x / kTileK;\n"
      << "    const long long last = sieve_rt::min_((j + 1) * kTileK, k_len) - 1;\n"
-     << "    full = nms" << p.root << "(j * kTileK) > last;\n"
+     << "    // Every key in [j * kTileK, e) is attended by every query row.\n"
+     << "    const long long e = nms" << p.root << "(j * kTileK);\n"
+     << "    full = e > last;\n"
+     << "    if (full) full_until = e >= k_len ? (k_len + kTileK - 1) / kTileK : e / kTileK;\n"
      << "    tile = (int)j;\n    cursor = j + 1;\n    return true;\n  }\n};\n"
      << "}  // namespace " << ns << "\n";
   return os.str();
@@ -261,6 +309,7 @@ std::string codegen::emitPrelude(const mask::Pattern &p, const KernelConfig &c) 
      << (c.dtype == DType::BF16 ? "#define SIEVE_DTYPE_BF16 1\n" : "#define SIEVE_DTYPE_FP16 1\n")
      << "#define SIEVE_TILE_Q " << c.tileQ << "\n"
      << "#define SIEVE_TILE_K " << c.tileK << "\n"
+     << "#define SIEVE_FWD_WARPS " << c.warps << "\n"
      << "#define SIEVE_GEN_PRELUDE 1\n"
      << walkLibrarySource() << "\n"
      << emitPatternCode(p, c.tileK);
@@ -268,7 +317,16 @@ std::string codegen::emitPrelude(const mask::Pattern &p, const KernelConfig &c) 
 }
 
 std::string codegen::emitForwardKernel(const mask::Pattern &p, const KernelConfig &c) {
-  return emitPrelude(p, c) + "\n" + forwardTemplateSource();
+  // sieve_mask_dump writes the element mask of every (query, key) pair: the
+  // reference side of GPU checks uses exactly the mask the kernel applies.
+  return emitPrelude(p, c) + "\n" + forwardTemplateSource() +
+         "\nextern \"C\" __global__ void sieve_mask_dump(unsigned char *out, long long q_len,\n"
+         "                                              long long k_len) {\n"
+         "  const long long row = blockIdx.y;\n"
+         "  for (long long k = blockIdx.x * (long long)blockDim.x + threadIdx.x; k < k_len;\n"
+         "       k += (long long)gridDim.x * blockDim.x)\n"
+         "    out[row * k_len + k] = sieve_gen::mask(k_len - q_len + row, k) ? 1 : 0;\n"
+         "}\n";
 }
 
 const char *codegen::walkLibrarySource() { return kSieveWalkLib; }

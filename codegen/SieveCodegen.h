@@ -21,7 +21,8 @@ enum class DType { BF16, FP16 };
 struct KernelConfig {
   int headDim = 128;
   DType dtype = DType::BF16;
-  int64_t tileQ = 64, tileK = 64;
+  int64_t tileQ = 128, tileK = 64;
+  int warps = 4; ///< Each warp owns tileQ / warps query rows (a multiple of 16).
 };
 
 /// The tiles measured best on an H100 for the head dimension (see

@@ -9,13 +9,14 @@
 // ---- Configuration (defined by the generated prelude BEFORE this file) -----------
 //   SIEVE_HEAD_DIM                 64 or 128
 //   SIEVE_DTYPE_BF16 | SIEVE_DTYPE_FP16
-//   SIEVE_TILE_Q, SIEVE_TILE_K     query rows / keys per tile. Measured best on H100
-//                                  (bench/kernel_dev/NOTES.md): hd128 -> 64 x 64 (4 warps,
-//                                  2 stages, 243 regs, no spill); hd64 -> 128 x 64
-//                                  (8 warps, 168 regs). TILE_K must divide the pattern
-//                                  block for exact full/partial tags from the walk.
+//   SIEVE_TILE_Q, SIEVE_TILE_K     query rows / keys per tile. Defaults for codegen,
+//                                  measured on H100 (bench/kernel_dev/NOTES.md):
+//                                    hd128: TILE_Q 128, TILE_K 64 (4 warps x 32 rows)
+//                                    hd64 : TILE_Q 64,  TILE_K 64 (4 warps x 16 rows)
+//                                  TILE_K must divide the pattern block for exact
+//                                  full/partial tags from the walk.
 //   SIEVE_FWD_WARPS   (optional)   warps per block; each warp owns TILE_Q/WARPS rows
-//                                  (a multiple of 16). Default TILE_Q / 16.
+//                                  (16 or 32). Default 4.
 //   SIEVE_FWD_STAGES  (optional)   K/V shared-memory stages (>= 2). Default 2.
 //   SIEVE_FWD_Q_IN_REGS (optional) 1: Q fragments held in registers for the whole
 //                                  walk; 0: re-read from shared memory per key tile.
@@ -64,7 +65,7 @@
 #error "SieveFwdSm80.cuh: include the generated prelude (sieve_gen::mask, sieve_gen::Walk) first"
 #endif
 #ifndef SIEVE_FWD_WARPS
-#define SIEVE_FWD_WARPS (SIEVE_TILE_Q / 16)
+#define SIEVE_FWD_WARPS 4
 #endif
 #ifndef SIEVE_FWD_STAGES
 #define SIEVE_FWD_STAGES 2

@@ -34,10 +34,6 @@ constexpr long long kInf = 1LL << 62;
 
 __device__ __forceinline__ long long min_(long long a, long long b) { return a < b ? a : b; }
 __device__ __forceinline__ long long max_(long long a, long long b) { return a > b ? a : b; }
-__device__ __forceinline__ long long floor_div(long long a, long long b) {
-  long long q = a / b;
-  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
 /// The largest power of two <= v (v >= 1).
 __device__ __forceinline__ long long floor_pow2(long long v) {
 #if defined(__CUDA_ARCH__)
