@@ -7,7 +7,10 @@
 
 #include "tools/sieve/SieveCommands.h"
 #include "patterns/SieveBuiltins.h"
+#include "codegen/SieveCodegen.h"
+#include "dialect/SieveMaskFromIR.h"
 #include "passes/SievePasses.h"
+#include "sieve/Jit.h"
 #include "patterns/SieveSpec.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
@@ -35,12 +38,47 @@ int cli::runList() {
   return 0;
 }
 
+/// Writes bytes to a file, or to stdout for "-".
+static int writeOutput(const std::string &path, llvm::StringRef bytes, bool binary) {
+  std::error_code ec;
+  llvm::ToolOutputFile out(path, ec, binary ? llvm::sys::fs::OF_None : llvm::sys::fs::OF_Text);
+  if (ec)
+    return cli::error("cannot write '" + path + "': " + ec.message());
+  out.os() << bytes;
+  out.keep();
+  return 0;
+}
+
+/// --emit cuda, ptx or cubin: the forward kernel for the pattern.
+static int emitKernel(PatternOp pattern, const cli::CompileOptions &options) {
+  mlir::FailureOr<mask::Pattern> m = buildMaskPattern(pattern);
+  if (mlir::failed(m))
+    return cli::error("the pattern has no reference semantics");
+  codegen::DType dtype = options.dtype == "fp16" ? codegen::DType::FP16 : codegen::DType::BF16;
+  codegen::KernelConfig config = codegen::defaultConfig(options.headDim, dtype, *m);
+  std::string source = codegen::emitForwardKernel(*m, config);
+  if (options.emit == "cuda")
+    return writeOutput(options.output, source, false);
+  JitOptions jit;
+  jit.arch = options.arch;
+  JitResult result;
+  Status status = compileCuda(source, m->name + ".cu", jit, result);
+  if (!status)
+    return cli::error(status.message);
+  if (options.emit == "ptx")
+    return writeOutput(options.output, result.ptx, false);
+  return writeOutput(options.output,
+                     llvm::StringRef(result.cubin.data(), result.cubin.size()), true);
+}
+
 int cli::runCompile(const CompileOptions &options) {
   mlir::MLIRContext context;
   LoadedSpec spec;
   std::string message;
   if (!loadSpec(options.spec, options.pattern, &context, spec, message))
     return error(message);
+  if (options.emit == "cuda" || options.emit == "ptx" || options.emit == "cubin")
+    return emitKernel(spec.pattern, options);
 
   mlir::Operation *result = spec.pattern;
   if (options.emit == "plan") {

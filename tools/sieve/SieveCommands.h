@@ -26,6 +26,9 @@ struct CompileOptions {
   std::string emit = "mlir";
   std::string output = "-";
   int64_t tileQ = 128, tileK = 128; ///< For --emit plan.
+  std::string arch = "sm_90";       ///< For --emit ptx and cubin.
+  int headDim = 128;                ///< For --emit cuda, ptx and cubin.
+  std::string dtype = "bf16";
 };
 
 /// `sieve list`: one built-in per line, name first.

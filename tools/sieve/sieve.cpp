@@ -1,6 +1,7 @@
 //===- sieve.cpp - The sieve command-line tool ------------------*- C++ -*-===//
 
 #include "tools/sieve/SieveCommands.h"
+#include "sieve/Jit.h"
 
 #include <CLI/CLI.hpp>
 
@@ -23,7 +24,7 @@ int main(int argc, char **argv) {
   compileCmd->add_option("--pattern", compile.pattern,
                          "The pattern to use from a .mlir file with several");
   compileCmd->add_option("--emit", compile.emit, "What to produce")
-      ->check(CLI::IsMember({"mlir", "plan"}))
+      ->check(CLI::IsMember({"mlir", "plan", "cuda", "ptx", "cubin"}))
       ->capture_default_str();
   compileCmd->add_option("-o,--output", compile.output,
                          "Output file ('-' for stdout)")
@@ -34,6 +35,19 @@ int main(int argc, char **argv) {
   compileCmd->add_option("--tile-k", compile.tileK, "Kernel tile size along keys")
       ->capture_default_str()
       ->check(CLI::Range(int64_t(1), int64_t(4096)));
+  compileCmd->add_option("--arch", compile.arch, "GPU architecture for ptx and cubin")
+      ->capture_default_str()
+      ->check([](const std::string &a) {
+        return sieve::isSupportedArch(a) ? std::string()
+                                         : "unsupported architecture '" + a +
+                                               "'; expected sm_75 ... sm_121 (sm_90a for Hopper features)";
+      });
+  compileCmd->add_option("--head-dim", compile.headDim, "Head dimension of the kernel")
+      ->capture_default_str()
+      ->check(CLI::IsMember({64, 128}));
+  compileCmd->add_option("--dtype", compile.dtype, "Element type of q, k, v and o")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"bf16", "fp16"}));
 
   sieve::cli::InspectOptions inspect;
   CLI::App *inspectCmd = app.add_subcommand(

@@ -1,0 +1,54 @@
+//===- Jit.h - Run-time compilation of CUDA source with NVRTC ---*- C++ -*-===//
+//
+// Part of sieve's public runtime API: no MLIR or LLVM types. NVRTC is loaded
+// with dlopen on first use, so programs built against sieve start on machines
+// without CUDA and report its absence as an error.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SIEVE_RUNTIME_JIT_H
+#define SIEVE_RUNTIME_JIT_H
+
+#include <string>
+#include <vector>
+
+namespace sieve {
+
+/// The outcome of a runtime call: ok, or a message that says what failed,
+/// with the library's own status and log where there is one.
+struct Status {
+  bool ok = true;
+  std::string message;
+  static Status success() { return {}; }
+  static Status error(std::string m) { return {false, std::move(m)}; }
+  explicit operator bool() const { return ok; }
+};
+
+struct JitOptions {
+  /// "sm_80", "sm_90", "sm_90a", ...: cubin for that exact architecture.
+  std::string arch = "sm_90";
+  /// Extra NVRTC options, e.g. "--ptxas-options=-v".
+  std::vector<std::string> extraOptions;
+};
+
+struct JitResult {
+  std::string ptx;
+  std::vector<char> cubin;
+  std::string log; ///< NVRTC's log (warnings; ptxas output with -v).
+  double milliseconds = 0;
+  std::vector<std::string> options; ///< What NVRTC was given.
+};
+
+/// Compiles self-contained CUDA source to PTX and a cubin for options.arch.
+Status compileCuda(const std::string &source, const std::string &name,
+                   const JitOptions &options, JitResult &result);
+
+/// NVRTC's version as "major.minor", or an error when NVRTC cannot be loaded.
+Status nvrtcVersion(std::string &version);
+
+/// Whether `arch` names a target NVRTC can build cubins for ("sm_75" ...).
+bool isSupportedArch(const std::string &arch);
+
+} // namespace sieve
+
+#endif // SIEVE_RUNTIME_JIT_H
