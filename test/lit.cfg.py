@@ -16,3 +16,13 @@ config.environment["SIEVE_CACHE_DIR"] = os.path.join(config.test_exec_root, "cac
 path = [config.sieve_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "")]
 config.environment["PATH"] = os.pathsep.join(path + [os.environ.get("PATH", "")])
 config.substitutions.append(("%sieve_src", config.sieve_src_root))
+
+# Tests that compile kernels need NVRTC (CUDA 13); they are skipped without it.
+import ctypes
+for name in ("libnvrtc.so.13", "libnvrtc.so", "/usr/local/cuda/lib64/libnvrtc.so"):
+    try:
+        ctypes.CDLL(name)
+        config.available_features.add("nvrtc")
+        break
+    except OSError:
+        pass

@@ -10,6 +10,7 @@
 #include "codegen/SieveCodegen.h"
 #include "dialect/SieveMaskFromIR.h"
 #include "passes/SievePasses.h"
+#include "sieve/Cache.h"
 #include "sieve/Jit.h"
 #include "patterns/SieveSpec.h"
 #include "mlir/IR/MLIRContext.h"
@@ -61,14 +62,37 @@ static int emitKernel(PatternOp pattern, const cli::CompileOptions &options) {
     return writeOutput(options.output, source, false);
   JitOptions jit;
   jit.arch = options.arch;
-  JitResult result;
-  Status status = compileCuda(source, m->name + ".cu", jit, result);
+  std::string nvrtc;
+  if (Status s = nvrtcVersion(nvrtc); !s)
+    return cli::error(s.message);
+  // The key covers everything that determines the binary (STYLE.md).
+  std::string canonical;
+  llvm::raw_string_ostream os(canonical);
+  pattern->print(os, mlir::OpPrintingFlags().printGenericOpForm());
+  std::string key = CacheKey()
+                        .add("pattern", canonical)
+                        .add("source", source)
+                        .add("arch", jit.arch)
+                        .add("output", options.emit)
+                        .add("nvrtc", nvrtc)
+                        .add("sieve", SIEVE_VERSION)
+                        .hex();
+  KernelCache uncached("");
+  KernelCache &cache = options.useCache ? KernelCache::global() : uncached;
+  std::vector<char> binary;
+  Status status = cache.getOrCompile(key, [&](std::vector<char> &out) {
+    JitResult result;
+    Status s = compileCuda(source, m->name + ".cu", jit, result);
+    if (s && options.emit == "ptx")
+      out.assign(result.ptx.begin(), result.ptx.end());
+    else if (s)
+      out = std::move(result.cubin);
+    return s;
+  }, binary);
   if (!status)
     return cli::error(status.message);
-  if (options.emit == "ptx")
-    return writeOutput(options.output, result.ptx, false);
-  return writeOutput(options.output,
-                     llvm::StringRef(result.cubin.data(), result.cubin.size()), true);
+  return writeOutput(options.output, llvm::StringRef(binary.data(), binary.size()),
+                     options.emit == "cubin");
 }
 
 int cli::runCompile(const CompileOptions &options) {

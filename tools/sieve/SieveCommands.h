@@ -29,6 +29,7 @@ struct CompileOptions {
   std::string arch = "sm_90";       ///< For --emit ptx and cubin.
   int headDim = 128;                ///< For --emit cuda, ptx and cubin.
   std::string dtype = "bf16";
+  bool useCache = true; ///< Look up and store ptx and cubin in the cache.
 };
 
 /// `sieve list`: one built-in per line, name first.

@@ -45,6 +45,8 @@ int main(int argc, char **argv) {
   compileCmd->add_option("--head-dim", compile.headDim, "Head dimension of the kernel")
       ->capture_default_str()
       ->check(CLI::IsMember({64, 128}));
+  compileCmd->add_flag("!--no-cache", compile.useCache,
+                       "Compile even when the kernel cache ($SIEVE_CACHE_DIR) has it");
   compileCmd->add_option("--dtype", compile.dtype, "Element type of q, k, v and o")
       ->capture_default_str()
       ->check(CLI::IsMember({"bf16", "fp16"}));
