@@ -39,7 +39,8 @@
 //   dynamic shared memory: SIEVE_FWD_SMEM_BYTES; above 48 KiB the host must raise
 //             CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES first.
 //   The same numbers are readable from the loaded module as the __constant__ array
-//   sieve_fwd_launch_info = {threads, smem_bytes, tile_q, tile_k} (cuModuleGetGlobal).
+//   sieve_fwd_launch_info = {threads, smem_bytes, tile_q, tile_k, head_dim, is_fp16}
+//   (cuModuleGetGlobal), which the runtime also uses to validate launches.
 //   Tensors: the last dimension of q, k, v, o is contiguous; 16-byte aligned rows
 //   (row strides multiples of 8 elements). lse is float32 [batch, heads, q_len],
 //   contiguous, or null. Query i sits at absolute position k_len - q_len + i.
@@ -94,8 +95,14 @@ struct SieveFwdParams {
   long long o_stride_b, o_stride_h, o_stride_r;
 };
 
-extern "C" __constant__ int sieve_fwd_launch_info[4] = {
-    SIEVE_FWD_THREADS, SIEVE_FWD_SMEM_BYTES, SIEVE_TILE_Q, SIEVE_TILE_K};
+#ifdef SIEVE_DTYPE_FP16
+#define SIEVE_FWD_IS_FP16 1
+#else
+#define SIEVE_FWD_IS_FP16 0
+#endif
+extern "C" __constant__ int sieve_fwd_launch_info[6] = {
+    SIEVE_FWD_THREADS, SIEVE_FWD_SMEM_BYTES, SIEVE_TILE_Q, SIEVE_TILE_K, SIEVE_HEAD_DIM,
+    SIEVE_FWD_IS_FP16};
 
 namespace sieve_fwd {
 

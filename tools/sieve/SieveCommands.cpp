@@ -50,21 +50,21 @@ static int writeOutput(const std::string &path, llvm::StringRef bytes, bool bina
   return 0;
 }
 
-/// --emit cuda, ptx or cubin: the forward kernel for the pattern.
-static int emitKernel(PatternOp pattern, const cli::CompileOptions &options) {
-  mlir::FailureOr<mask::Pattern> m = buildMaskPattern(pattern);
-  if (mlir::failed(m))
-    return cli::error("the pattern has no reference semantics");
+static codegen::KernelConfig configFor(const mask::Pattern &m,
+                                       const cli::CompileOptions &options) {
   codegen::DType dtype = options.dtype == "fp16" ? codegen::DType::FP16 : codegen::DType::BF16;
-  codegen::KernelConfig config = codegen::defaultConfig(options.headDim, dtype, *m);
-  std::string source = codegen::emitForwardKernel(*m, config);
-  if (options.emit == "cuda")
-    return writeOutput(options.output, source, false);
+  return codegen::defaultConfig(options.headDim, dtype, m);
+}
+
+Status cli::compileKernel(PatternOp pattern, const mask::Pattern &m,
+                          const CompileOptions &options, std::vector<char> &binary,
+                          std::string *from) {
+  std::string source = codegen::emitForwardKernel(m, configFor(m, options));
   JitOptions jit;
   jit.arch = options.arch;
   std::string nvrtc;
   if (Status s = nvrtcVersion(nvrtc); !s)
-    return cli::error(s.message);
+    return s;
   // The key covers everything that determines the binary (STYLE.md).
   std::string canonical;
   llvm::raw_string_ostream os(canonical);
@@ -79,18 +79,28 @@ static int emitKernel(PatternOp pattern, const cli::CompileOptions &options) {
                         .hex();
   KernelCache uncached("");
   KernelCache &cache = options.useCache ? KernelCache::global() : uncached;
-  std::vector<char> binary;
-  Status status = cache.getOrCompile(key, [&](std::vector<char> &out) {
+  return cache.getOrCompile(key, [&](std::vector<char> &out) {
     JitResult result;
-    Status s = compileCuda(source, m->name + ".cu", jit, result);
+    Status s = compileCuda(source, m.name + ".cu", jit, result);
     if (s && options.emit == "ptx")
       out.assign(result.ptx.begin(), result.ptx.end());
     else if (s)
       out = std::move(result.cubin);
     return s;
-  }, binary);
-  if (!status)
-    return cli::error(status.message);
+  }, binary, from);
+}
+
+/// --emit cuda, ptx or cubin: the forward kernel for the pattern.
+static int emitKernel(PatternOp pattern, const cli::CompileOptions &options) {
+  mlir::FailureOr<mask::Pattern> m = buildMaskPattern(pattern);
+  if (mlir::failed(m))
+    return cli::error("the pattern has no reference semantics");
+  if (options.emit == "cuda")
+    return writeOutput(options.output, codegen::emitForwardKernel(*m, configFor(*m, options)),
+                       false);
+  std::vector<char> binary;
+  if (Status s = cli::compileKernel(pattern, *m, options, binary); !s)
+    return cli::error(s.message);
   return writeOutput(options.output, llvm::StringRef(binary.data(), binary.size()),
                      options.emit == "cubin");
 }

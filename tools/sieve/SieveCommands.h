@@ -4,8 +4,13 @@
 #define SIEVE_TOOLS_SIEVE_SIEVECOMMANDS_H
 
 #include "passes/SieveAnalysis.h"
+#include "sieve/Jit.h"
 
 #include <string>
+
+namespace sieve {
+class PatternOp;
+} // namespace sieve
 
 namespace sieve::cli {
 
@@ -32,12 +37,31 @@ struct CompileOptions {
   bool useCache = true; ///< Look up and store ptx and cubin in the cache.
 };
 
+struct RunOptions {
+  std::string spec, pattern;
+  int64_t seqLen = 0, qLen = 0; ///< qLen 0: the whole sequence.
+  int batch = 1, heads = 1, kvHeads = 1, headDim = 128;
+  std::string dtype = "bf16", arch; ///< arch "": the device's.
+  std::string qFile, kFile, vFile, outFile;
+  bool check = false, json = false;
+  int repeat = 0;
+  uint64_t seed = 0;
+};
+
 /// `sieve list`: one built-in per line, name first.
 int runList();
 /// `sieve compile`.
 int runCompile(const CompileOptions &options);
 /// `sieve inspect`.
 int runInspect(const InspectOptions &options);
+/// `sieve run`.
+int runRun(const RunOptions &options);
+
+/// The pattern's forward kernel (options.emit: "ptx" or "cubin") through the
+/// kernel cache; `from` says "memory", "disk" or "compiled".
+Status compileKernel(PatternOp pattern, const mask::Pattern &m,
+                     const CompileOptions &options, std::vector<char> &binary,
+                     std::string *from = nullptr);
 
 /// Prints "sieve: error: <message>" and returns the exit status 1.
 int error(const std::string &message);

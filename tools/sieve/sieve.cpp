@@ -5,6 +5,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <climits>
+#include <cstdint>
+
 int main(int argc, char **argv) {
   CLI::App app{"sieve: a sparse-attention pattern compiler"};
   app.set_version_flag("--version", "sieve " SIEVE_VERSION);
@@ -76,6 +79,32 @@ int main(int argc, char **argv) {
   inspectCmd->add_flag("--json", inspect.json, "Print one JSON object");
   inspectCmd->add_option("--svg", inspect.svg, "Draw the block map and coverage curve");
 
+  sieve::cli::RunOptions run;
+  CLI::App *runCmd = app.add_subcommand(
+      "run", "Run a pattern's kernel on the GPU; --check compares with a reference");
+  runCmd->add_option("spec", run.spec, "A .json or .mlir file, or builtin:NAME")->required();
+  runCmd->add_option("--pattern", run.pattern, "The pattern to use from a .mlir file");
+  runCmd->add_option("--seq-len", run.seqLen, "Key length")
+      ->required()
+      ->check(CLI::Range(int64_t(1), int64_t(INT32_MAX)));
+  runCmd->add_option("--q-len", run.qLen, "Query length (default: --seq-len)")
+      ->check(CLI::Range(int64_t(1), int64_t(INT32_MAX)));
+  runCmd->add_option("--batch", run.batch)->capture_default_str()->check(CLI::Range(1, 65535));
+  runCmd->add_option("--heads", run.heads)->capture_default_str()->check(CLI::Range(1, 65535));
+  runCmd->add_option("--kv-heads", run.kvHeads)->capture_default_str()->check(CLI::Range(1, 65535));
+  runCmd->add_option("--head-dim", run.headDim)->capture_default_str()->check(CLI::IsMember({64, 128}));
+  runCmd->add_option("--dtype", run.dtype)->capture_default_str()->check(CLI::IsMember({"bf16", "fp16"}));
+  runCmd->add_option("--arch", run.arch, "Target architecture (default: the device's)");
+  runCmd->add_option("--q", run.qFile, "Raw little-endian [batch, heads, q_len, head_dim] input");
+  runCmd->add_option("--k", run.kFile, "Raw [batch, kv_heads, seq_len, head_dim] input");
+  runCmd->add_option("--v", run.vFile, "Raw [batch, kv_heads, seq_len, head_dim] input");
+  runCmd->add_option("--out", run.outFile, "Write the output (raw, like --q)");
+  runCmd->add_flag("--check", run.check, "Compare sampled rows with an fp64 CPU reference");
+  runCmd->add_option("--repeat", run.repeat, "Time this many launches (median)")
+      ->check(CLI::Range(0, 100000));
+  runCmd->add_option("--seed", run.seed, "Seed of the random inputs")->capture_default_str();
+  runCmd->add_flag("--json", run.json, "Print one JSON object");
+
   // CLI11 reports an unknown first word as a missing subcommand; name it.
   std::string first = argc > 1 ? argv[1] : "";
   if (!first.empty() && first[0] != '-' &&
@@ -83,7 +112,7 @@ int main(int argc, char **argv) {
           .empty()) {
     std::fprintf(stderr,
                  "sieve: error: unknown command '%s'; expected list, "
-                 "compile or inspect\nRun with --help for more information.\n",
+                 "compile, inspect or run\nRun with --help for more information.\n",
                  argv[1]);
     return 2;
   }
@@ -92,5 +121,7 @@ int main(int argc, char **argv) {
     return sieve::cli::runList();
   if (app.got_subcommand("inspect"))
     return sieve::cli::runInspect(inspect);
+  if (app.got_subcommand("run"))
+    return sieve::cli::runRun(run);
   return sieve::cli::runCompile(compile);
 }

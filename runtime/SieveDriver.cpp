@@ -1,0 +1,172 @@
+//===- SieveDriver.cpp - The CUDA driver through dlopen ---------*- C++ -*-===//
+
+#include "SieveDriver.h"
+#include "sieve/Attention.h"
+
+#include <dlfcn.h>
+#include <mutex>
+
+using namespace sieve;
+using namespace sieve::driver;
+
+namespace {
+template <typename Fn> bool bind(void *h, const char *name, Fn &fn) {
+  fn = reinterpret_cast<Fn>(dlsym(h, name));
+  return fn != nullptr;
+}
+
+struct Loaded {
+  Api api{};
+  Status status;
+  CUcontext context = nullptr;
+};
+
+Loaded &loaded() {
+  static Loaded l;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    void *h = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+      l.status = Status::error("no CUDA driver (libcuda.so.1 could not be loaded): "
+                               "this machine cannot run kernels");
+      return;
+    }
+    Api &a = l.api;
+    bool ok = bind(h, "cuInit", a.init) && bind(h, "cuDeviceGet", a.deviceGet) &&
+              bind(h, "cuDeviceGetAttribute", a.deviceGetAttribute) &&
+              bind(h, "cuDeviceGetName", a.deviceGetName) &&
+              bind(h, "cuDevicePrimaryCtxRetain", a.primaryCtxRetain) &&
+              bind(h, "cuCtxSetCurrent", a.ctxSetCurrent) &&
+              bind(h, "cuCtxSynchronize", a.ctxSynchronize) &&
+              bind(h, "cuModuleLoadData", a.moduleLoadData) &&
+              bind(h, "cuModuleUnload", a.moduleUnload) &&
+              bind(h, "cuModuleGetFunction", a.moduleGetFunction) &&
+              bind(h, "cuModuleGetGlobal_v2", a.moduleGetGlobal) &&
+              bind(h, "cuFuncSetAttribute", a.funcSetAttribute) &&
+              bind(h, "cuLaunchKernel", a.launchKernel) &&
+              bind(h, "cuGetErrorString", a.getErrorString) &&
+              bind(h, "cuMemAlloc_v2", a.memAlloc) && bind(h, "cuMemFree_v2", a.memFree) &&
+              bind(h, "cuMemcpyHtoD_v2", a.memcpyHtoD) &&
+              bind(h, "cuMemcpyDtoH_v2", a.memcpyDtoH) &&
+              bind(h, "cuEventCreate", a.eventCreate) &&
+              bind(h, "cuEventRecord", a.eventRecord) &&
+              bind(h, "cuEventSynchronize", a.eventSynchronize) &&
+              bind(h, "cuEventElapsedTime", a.eventElapsedTime) &&
+              bind(h, "cuEventDestroy_v2", a.eventDestroy);
+    if (!ok) {
+      l.status = Status::error("the CUDA driver lacks an entry point sieve needs");
+      return;
+    }
+    CUdevice dev = 0;
+    if (Status s = check(a.init(0), "cuInit"); !s) {
+      l.status = Status::error(s.message + " (no usable GPU?)");
+      return;
+    }
+    if (Status s = check(a.deviceGet(&dev, 0), "cuDeviceGet"); !s) {
+      l.status = s;
+      return;
+    }
+    l.status = check(a.primaryCtxRetain(&l.context, dev), "cuDevicePrimaryCtxRetain");
+  });
+  return l;
+}
+} // namespace
+
+Status driver::check(CUresult rc, const char *what) {
+  if (rc == 0)
+    return Status::success();
+  const char *text = nullptr;
+  if (loaded().api.getErrorString)
+    loaded().api.getErrorString(rc, &text);
+  return Status::error(std::string(what) + ": " + (text ? text : "CUDA error") + " (" +
+                       std::to_string(rc) + ")");
+}
+
+Status driver::get(const Api *&api) {
+  Loaded &l = loaded();
+  if (!l.status)
+    return l.status;
+  if (Status s = check(l.api.ctxSetCurrent(l.context), "cuCtxSetCurrent"); !s)
+    return s;
+  api = &l.api;
+  return Status::success();
+}
+
+Status sieve::queryDevice(int ordinal, DeviceInfo &info) {
+  const Api *a;
+  if (Status s = driver::get(a); !s)
+    return s;
+  CUdevice dev;
+  if (Status s = check(a->deviceGet(&dev, ordinal), "cuDeviceGet"); !s)
+    return s;
+  char name[256] = {};
+  a->deviceGetName(name, sizeof name, dev);
+  info.name = name;
+  // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR / MINOR.
+  if (Status s = check(a->deviceGetAttribute(&info.major, 75, dev), "cuDeviceGetAttribute"); !s)
+    return s;
+  return check(a->deviceGetAttribute(&info.minor, 76, dev), "cuDeviceGetAttribute");
+}
+
+Status sieve::deviceAlloc(size_t bytes, void **ptr) {
+  const Api *a;
+  if (Status s = driver::get(a); !s)
+    return s;
+  CUdeviceptr p = 0;
+  Status s = check(a->memAlloc(&p, bytes), "cuMemAlloc");
+  *ptr = reinterpret_cast<void *>(p);
+  return s;
+}
+
+Status sieve::deviceFree(void *ptr) {
+  const Api *a;
+  if (Status s = driver::get(a); !s)
+    return s;
+  return check(a->memFree(reinterpret_cast<CUdeviceptr>(ptr)), "cuMemFree");
+}
+
+Status sieve::copyToDevice(void *dst, const void *src, size_t bytes) {
+  const Api *a;
+  if (Status s = driver::get(a); !s)
+    return s;
+  return check(a->memcpyHtoD(reinterpret_cast<CUdeviceptr>(dst), src, bytes), "cuMemcpyHtoD");
+}
+
+Status sieve::copyToHost(void *dst, const void *src, size_t bytes) {
+  const Api *a;
+  if (Status s = driver::get(a); !s)
+    return s;
+  return check(a->memcpyDtoH(dst, reinterpret_cast<CUdeviceptr>(src), bytes), "cuMemcpyDtoH");
+}
+
+Status sieve::deviceSynchronize() {
+  const Api *a;
+  if (Status s = driver::get(a); !s)
+    return s;
+  return check(a->ctxSynchronize(), "cuCtxSynchronize");
+}
+
+Status sieve::timeOnDevice(const std::function<Status()> &fn, float &ms) {
+  const Api *a;
+  if (Status s = driver::get(a); !s)
+    return s;
+  CUevent start = nullptr, stop = nullptr;
+  Status s = check(a->eventCreate(&start, 0), "cuEventCreate");
+  if (s)
+    s = check(a->eventCreate(&stop, 0), "cuEventCreate");
+  if (s)
+    s = check(a->eventRecord(start, nullptr), "cuEventRecord");
+  if (s)
+    s = fn();
+  if (s)
+    s = check(a->eventRecord(stop, nullptr), "cuEventRecord");
+  if (s)
+    s = check(a->eventSynchronize(stop), "cuEventSynchronize");
+  if (s)
+    s = check(a->eventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
+  if (start)
+    a->eventDestroy(start);
+  if (stop)
+    a->eventDestroy(stop);
+  return s;
+}

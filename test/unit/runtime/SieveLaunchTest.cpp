@@ -1,0 +1,93 @@
+//===- SieveLaunchTest.cpp - Launch arguments are validated ---------===//
+//
+// Every argument problem is reported before anything touches memory, so
+// these run without a GPU (the pointers are never dereferenced). The GPU
+// launch itself is tested on a GPU machine (`sieve run --check`).
+//
+//===----------------------------------------------------------------------===//
+
+#include "sieve/Attention.h"
+
+#include <gtest/gtest.h>
+
+using namespace sieve;
+
+namespace {
+// Fake, 16-byte aligned device addresses.
+void *addr(uintptr_t a) { return reinterpret_cast<void *>(a); }
+
+AttentionArgs valid() {
+  AttentionArgs a;
+  a.q = addr(0x10000), a.k = addr(0x20000), a.v = addr(0x30000), a.o = addr(0x40000);
+  a.batch = 2, a.heads = 8, a.kvHeads = 2, a.qLen = 77, a.kLen = 4097, a.headDim = 128;
+  a.setContiguousStrides();
+  return a;
+}
+
+std::string problem(const AttentionArgs &a) {
+  Status s = validateLaunch(a, KernelInfo());
+  return s ? "" : s.message;
+}
+} // namespace
+
+TEST(SieveLaunch, AValidLaunchPasses) { EXPECT_EQ(problem(valid()), ""); }
+
+TEST(SieveLaunch, EachProblemIsNamed) {
+  struct Case {
+    void (*edit)(AttentionArgs &);
+    const char *message;
+  };
+  const Case cases[] = {
+      {[](AttentionArgs &a) { a.q = nullptr; }, "q is null"},
+      {[](AttentionArgs &a) { a.o = nullptr; }, "o is null"},
+      {[](AttentionArgs &a) { a.k = addr(0x20008); }, "k is not 16-byte aligned"},
+      {[](AttentionArgs &a) { a.lse = reinterpret_cast<float *>(addr(0x50002)); },
+       "lse is not 4-byte aligned"},
+      {[](AttentionArgs &a) { a.batch = 0; }, "batch must be at least 1 but is 0"},
+      {[](AttentionArgs &a) { a.qLen = -1; }, "query length must be at least 1 but is -1"},
+      {[](AttentionArgs &a) { a.kLen = 0; }, "key length must be at least 1 but is 0"},
+      {[](AttentionArgs &a) { a.qLen = 5000; },
+       "query length 5000 exceeds key length 4097 (queries are aligned to the end of the keys)"},
+      {[](AttentionArgs &a) { a.kvHeads = 3; }, "heads (8) must be a multiple of kv heads (3)"},
+      {[](AttentionArgs &a) { a.headDim = 64; },
+       "the kernel was compiled for head dim 128 but the launch has 64"},
+      {[](AttentionArgs &a) { a.dtype = ElementType::FP16; },
+       "the kernel was compiled for bf16 but the launch has fp16"},
+      {[](AttentionArgs &a) { a.heads = 70000, a.kvHeads = 1; },
+       "heads and batch must be at most 65535 (grid limits)"},
+      {[](AttentionArgs &a) { a.scale = -1; },
+       "the softmax scale must be finite and non-negative (0 = default)"},
+      {[](AttentionArgs &a) { a.qStride[2] = 100; },
+       "q strides must be non-negative multiples of 8 elements (16-byte rows) but are"},
+      {[](AttentionArgs &a) { a.vStride[2] = 64; }, "v row stride 64 is smaller than the head dim 128"},
+      {[](AttentionArgs &a) { a.oStride[1] = 128; }, "o strides make elements overlap"},
+      {[](AttentionArgs &a) { a.oStride[0] = 0; }, "o strides make elements overlap"},
+  };
+  for (const Case &c : cases) {
+    AttentionArgs a = valid();
+    c.edit(a);
+    std::string got = problem(a);
+    EXPECT_EQ(got.rfind(c.message, 0), 0u) << "expected: " << c.message << "\ngot: " << got;
+  }
+}
+
+TEST(SieveLaunch, OtherLayoutsAreAccepted) {
+  // [batch, length, heads, head_dim]: heads interleaved within a row.
+  AttentionArgs a = valid();
+  for (int64_t *s : {a.qStride, a.oStride})
+    s[2] = a.heads * a.headDim, s[1] = a.headDim, s[0] = int64_t(a.qLen) * a.heads * a.headDim;
+  EXPECT_EQ(problem(a), "");
+  // K and V broadcast over the batch (stride 0) are read-only: allowed.
+  a.kStride[0] = a.vStride[0] = 0;
+  EXPECT_EQ(problem(a), "");
+}
+
+TEST(SieveLaunch, NoDriverIsAnErrorNotACrash) {
+  DeviceInfo info;
+  Status s = queryDevice(0, info);
+  if (s)
+    GTEST_SKIP() << "a GPU is present: " << info.name;
+  EXPECT_NE(s.message.find("libcuda"), std::string::npos) << s.message;
+  AttentionKernel kernel;
+  EXPECT_FALSE(AttentionKernel::load(std::vector<char>(16, 0), kernel));
+}
