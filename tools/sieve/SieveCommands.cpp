@@ -10,7 +10,7 @@
 #include "codegen/SieveCodegen.h"
 #include "dialect/SieveMaskFromIR.h"
 #include "passes/SievePasses.h"
-#include "sieve/Cache.h"
+#include "runtime/SieveCompileInternal.h"
 #include "sieve/Jit.h"
 #include "patterns/SieveSpec.h"
 #include "mlir/IR/MLIRContext.h"
@@ -60,34 +60,8 @@ Status cli::compileKernel(PatternOp pattern, const mask::Pattern &m,
                           const CompileOptions &options, std::vector<char> &binary,
                           std::string *from) {
   std::string source = codegen::emitForwardKernel(m, configFor(m, options));
-  JitOptions jit;
-  jit.arch = options.arch;
-  std::string nvrtc;
-  if (Status s = nvrtcVersion(nvrtc); !s)
-    return s;
-  // The key covers everything that determines the binary (STYLE.md).
-  std::string canonical;
-  llvm::raw_string_ostream os(canonical);
-  pattern->print(os, mlir::OpPrintingFlags().printGenericOpForm());
-  std::string key = CacheKey()
-                        .add("pattern", canonical)
-                        .add("source", source)
-                        .add("arch", jit.arch)
-                        .add("output", options.emit)
-                        .add("nvrtc", nvrtc)
-                        .add("sieve", SIEVE_VERSION)
-                        .hex();
-  KernelCache uncached("");
-  KernelCache &cache = options.useCache ? KernelCache::global() : uncached;
-  return cache.getOrCompile(key, [&](std::vector<char> &out) {
-    JitResult result;
-    Status s = compileCuda(source, m.name + ".cu", jit, result);
-    if (s && options.emit == "ptx")
-      out.assign(result.ptx.begin(), result.ptx.end());
-    else if (s)
-      out = std::move(result.cubin);
-    return s;
-  }, binary, from);
+  return compilePatternKernel(pattern, source, options.arch, options.emit, options.useCache,
+                              binary, from);
 }
 
 /// --emit cuda, ptx or cubin: the forward kernel for the pattern.

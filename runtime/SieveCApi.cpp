@@ -1,0 +1,102 @@
+//===- SieveCApi.cpp - sieve's C API ----------------------------*- C++ -*-===//
+
+#include "sieve/sieve_c.h"
+#include "sieve/Sieve.h"
+
+#include <cstring>
+
+using namespace sieve;
+
+struct sieve_kernel {
+  AttentionKernel kernel;
+};
+
+namespace {
+int fail(const Status &s, char *error, size_t size) {
+  if (error && size) {
+    std::strncpy(error, s.message.c_str(), size - 1);
+    error[size - 1] = '\0';
+  }
+  return s ? 0 : 1;
+}
+
+Status compile(const char *spec, int headDim, sieve_dtype dtype, const char *arch,
+               CompiledKernel &out) {
+  if (!spec)
+    return Status::error("spec is null");
+  KernelOptions options;
+  options.headDim = headDim;
+  options.dtype = dtype == SIEVE_FP16 ? ElementType::FP16 : ElementType::BF16;
+  options.arch = arch ? arch : "";
+  return compileAttention(spec, options, out);
+}
+} // namespace
+
+extern "C" const char *sieve_version(void) { return version(); }
+
+extern "C" int sieve_compile_cubin(const char *spec, int head_dim, sieve_dtype dtype,
+                                   const char *arch, void *cubin, size_t *size, char *error,
+                                   size_t error_size) {
+  if (!size)
+    return fail(Status::error("size is null"), error, error_size);
+  CompiledKernel k;
+  if (Status s = compile(spec, head_dim, dtype, arch, k); !s)
+    return fail(s, error, error_size);
+  bool fits = cubin && *size >= k.cubin.size();
+  if (fits)
+    std::memcpy(cubin, k.cubin.data(), k.cubin.size());
+  *size = k.cubin.size();
+  return fail(fits || !cubin ? Status::success()
+                             : Status::error("the buffer is smaller than the cubin"),
+              error, error_size);
+}
+
+extern "C" int sieve_kernel_create(const char *spec, int head_dim, sieve_dtype dtype,
+                                   const char *arch, sieve_kernel **kernel, char *error,
+                                   size_t error_size) {
+  if (!kernel)
+    return fail(Status::error("kernel is null"), error, error_size);
+  *kernel = nullptr;
+  CompiledKernel k;
+  if (Status s = compile(spec, head_dim, dtype, arch, k); !s)
+    return fail(s, error, error_size);
+  auto *out = new sieve_kernel;
+  if (Status s = AttentionKernel::load(k.cubin, out->kernel); !s) {
+    delete out;
+    return fail(s, error, error_size);
+  }
+  *kernel = out;
+  return 0;
+}
+
+extern "C" void sieve_set_contiguous_strides(sieve_attention_args *args) {
+  if (!args)
+    return;
+  AttentionArgs a;
+  a.heads = args->heads, a.kvHeads = args->kv_heads, a.qLen = args->q_len;
+  a.kLen = args->k_len, a.headDim = args->head_dim;
+  a.setContiguousStrides();
+  std::memcpy(args->q_stride, a.qStride, sizeof a.qStride);
+  std::memcpy(args->k_stride, a.kStride, sizeof a.kStride);
+  std::memcpy(args->v_stride, a.vStride, sizeof a.vStride);
+  std::memcpy(args->o_stride, a.oStride, sizeof a.oStride);
+}
+
+extern "C" int sieve_kernel_launch(const sieve_kernel *kernel, const sieve_attention_args *args,
+                                   void *stream, char *error, size_t error_size) {
+  if (!kernel || !args)
+    return fail(Status::error(kernel ? "args is null" : "kernel is null"), error, error_size);
+  AttentionArgs a;
+  a.q = args->q, a.k = args->k, a.v = args->v, a.o = args->o, a.lse = args->lse;
+  a.batch = args->batch, a.heads = args->heads, a.kvHeads = args->kv_heads;
+  a.qLen = args->q_len, a.kLen = args->k_len, a.headDim = args->head_dim;
+  a.dtype = args->dtype == SIEVE_FP16 ? ElementType::FP16 : ElementType::BF16;
+  std::memcpy(a.qStride, args->q_stride, sizeof a.qStride);
+  std::memcpy(a.kStride, args->k_stride, sizeof a.kStride);
+  std::memcpy(a.vStride, args->v_stride, sizeof a.vStride);
+  std::memcpy(a.oStride, args->o_stride, sizeof a.oStride);
+  a.scale = args->scale;
+  return fail(kernel->kernel.launch(a, stream), error, error_size);
+}
+
+extern "C" void sieve_kernel_destroy(sieve_kernel *kernel) { delete kernel; }

@@ -1,0 +1,53 @@
+//===- Sieve.h - sieve's public C++ API -------------------------*- C++ -*-===//
+//
+// The one header a host application includes: compile an attention pattern
+// (a built-in, a JSON spec or an MLIR file) to a kernel, load it and launch
+// it. No MLIR or LLVM types appear here.
+//
+//   sieve::CompiledKernel k;
+//   sieve::Status s = sieve::compileAttention("builtin:power_attention", {}, k);
+//   sieve::AttentionKernel kernel;
+//   if (s) s = sieve::AttentionKernel::load(k.cubin, kernel);
+//   if (s) s = kernel.launch(args, stream);
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SIEVE_RUNTIME_SIEVE_H
+#define SIEVE_RUNTIME_SIEVE_H
+
+#include "sieve/Attention.h"
+#include "sieve/Cache.h"
+#include "sieve/Jit.h"
+
+#include <string>
+#include <vector>
+
+namespace sieve {
+
+/// sieve's version, "major.minor.patch".
+const char *version();
+
+struct KernelOptions {
+  int headDim = 128;                     ///< 64 or 128.
+  ElementType dtype = ElementType::BF16;
+  std::string arch;                      ///< "sm_90"...; empty: the current device's.
+  bool useCache = true;                  ///< The kernel cache (SIEVE_CACHE_DIR).
+};
+
+struct CompiledKernel {
+  std::string patternName;
+  std::string source;       ///< The generated CUDA source.
+  std::vector<char> cubin;
+  std::string arch;
+  std::string from;         ///< "memory", "disk" or "compiled".
+};
+
+/// Compiles the forward kernel of `spec`: "builtin:NAME", a path to a .json
+/// or .mlir file, or the text of a JSON spec (starting with '{'). Errors carry
+/// the spec's own located messages.
+Status compileAttention(const std::string &spec, const KernelOptions &options,
+                        CompiledKernel &out);
+
+} // namespace sieve
+
+#endif // SIEVE_RUNTIME_SIEVE_H

@@ -1,0 +1,60 @@
+/*===- sieve_c.h - sieve's C API ------------------------------------------===*
+ *
+ * For languages other than C++. Every function returns 0 on success and
+ * non-zero on failure, with a message written to `error` (at most
+ * `error_size` bytes, always NUL-terminated) when `error` is not null.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef SIEVE_RUNTIME_SIEVE_C_H
+#define SIEVE_RUNTIME_SIEVE_C_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sieve_kernel sieve_kernel;
+
+typedef enum { SIEVE_BF16 = 0, SIEVE_FP16 = 1 } sieve_dtype;
+
+/* One forward launch: tensors [batch, heads, length, head_dim], last
+ * dimension contiguous, strides in elements (batch, head, row). */
+typedef struct {
+  const void *q, *k, *v;
+  void *o;
+  float *lse; /* [batch, heads, q_len] or NULL */
+  int batch, heads, kv_heads, q_len, k_len, head_dim;
+  sieve_dtype dtype;
+  int64_t q_stride[3], k_stride[3], v_stride[3], o_stride[3];
+  float scale; /* 0: 1 / sqrt(head_dim) */
+} sieve_attention_args;
+
+const char *sieve_version(void);
+
+/* Compiles `spec` ("builtin:NAME", a .json/.mlir path or JSON text) for
+ * `arch` (NULL: the current device) and loads it on the current device. */
+int sieve_kernel_create(const char *spec, int head_dim, sieve_dtype dtype, const char *arch,
+                        sieve_kernel **kernel, char *error, size_t error_size);
+
+/* Compiles without loading: writes the cubin size to *size and, when
+ * `cubin` is not null and *size was large enough, the cubin. */
+int sieve_compile_cubin(const char *spec, int head_dim, sieve_dtype dtype, const char *arch,
+                        void *cubin, size_t *size, char *error, size_t error_size);
+
+/* Fills contiguous strides from the sizes in `args`. */
+void sieve_set_contiguous_strides(sieve_attention_args *args);
+
+/* Validates and launches on `stream` (a CUstream; NULL: the default). */
+int sieve_kernel_launch(const sieve_kernel *kernel, const sieve_attention_args *args,
+                        void *stream, char *error, size_t error_size);
+
+void sieve_kernel_destroy(sieve_kernel *kernel);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SIEVE_RUNTIME_SIEVE_C_H */
