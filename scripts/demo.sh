@@ -16,3 +16,12 @@ if "$sieve" compile builtin:power_attention --emit cubin --arch sm_90 -o "$cubin
 else
   echo "(no cubin: NVRTC is not available here; 'sieve compile --emit cuda' still prints the kernel source)"
 fi
+# Where a GPU is present, run the kernel and check it against a reference.
+if out=$("$sieve" run builtin:power_attention --seq-len 4096 --heads 8 --check 2>&1); then
+  echo "$out"
+elif echo "$out" | grep -q "needs a GPU"; then
+  echo "(no GPU here: 'sieve run builtin:power_attention --seq-len 4096 --check' runs and checks it on one)"
+else
+  echo "$out" >&2
+  exit 1
+fi
