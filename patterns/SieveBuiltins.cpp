@@ -11,6 +11,16 @@ BuiltinArgs Builtin::defaults() const {
   return args;
 }
 
+nlohmann::json sieve::causalSinkWindow(const BuiltinArgs &a,
+                                       std::vector<nlohmann::json> extra) {
+  using nlohmann::json;
+  json terms = json::array({json{{"sink", {{"blocks", a.at("sink_blocks")[0]}}}},
+                            json{{"window", {{"blocks", a.at("window_blocks")[0]}}}}});
+  for (json &e : extra)
+    terms.push_back(std::move(e));
+  return json{{"intersect", json::array({"causal", json{{"union", terms}}})}};
+}
+
 const std::vector<Builtin> &sieve::builtins() {
   // Built on first use rather than by static initialisers, so that the order
   // is explicit and nothing runs before main.

@@ -54,6 +54,11 @@ const Builtin *findBuiltin(std::string_view name);
 /// "causal, full, ..." for error messages.
 std::string builtinNames();
 
+/// causal & (sink | window | extra...): the shape of the paper's causal
+/// sparse patterns, with the sink and window in blocks from `args`.
+nlohmann::json causalSinkWindow(const BuiltinArgs &args,
+                                std::vector<nlohmann::json> extra = {});
+
 namespace builtin_defs {
 // One definition per file under patterns/builtins/.
 Builtin powerAttention();

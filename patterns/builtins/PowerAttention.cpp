@@ -21,12 +21,7 @@ sieve::Builtin sieve::builtin_defs::powerAttention() {
       {"sink_blocks", "leading key blocks every query sees", {1}},
   };
   b.expand = [](const BuiltinArgs &a) -> json {
-    return {{"intersect",
-             {"causal",
-              {{"union",
-                {{{"sink", {{"blocks", a.at("sink_blocks")[0]}}}},
-                 {{"window", {{"blocks", a.at("window_blocks")[0]}}}},
-                 {{"power_of_two", json::object()}}}}}}}};
+    return causalSinkWindow(a, {{{"power_of_two", json::object()}}});
   };
   return b;
 }

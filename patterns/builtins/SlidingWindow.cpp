@@ -19,12 +19,6 @@ sieve::Builtin sieve::builtin_defs::slidingWindow() {
        {9}},
       {"sink_blocks", "leading key blocks every query sees", {1}},
   };
-  b.expand = [](const BuiltinArgs &a) -> json {
-    return {{"intersect",
-             {"causal",
-              {{"union",
-                {{{"sink", {{"blocks", a.at("sink_blocks")[0]}}}},
-                 {{"window", {{"blocks", a.at("window_blocks")[0]}}}}}}}}}};
-  };
+  b.expand = [](const BuiltinArgs &a) -> json { return causalSinkWindow(a); };
   return b;
 }

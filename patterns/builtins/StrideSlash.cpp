@@ -21,12 +21,7 @@ sieve::Builtin sieve::builtin_defs::strideSlash() {
       {"stride_blocks", "block distance between slashes", {32}},
   };
   b.expand = [](const BuiltinArgs &a) -> json {
-    return {{"intersect",
-             {"causal",
-              {{"union",
-                {{{"sink", {{"blocks", a.at("sink_blocks")[0]}}}},
-                 {{"window", {{"blocks", a.at("window_blocks")[0]}}}},
-                 {{"stride", {{"blocks", a.at("stride_blocks")[0]}}}}}}}}}};
+    return causalSinkWindow(a, {{{"stride", {{"blocks", a.at("stride_blocks")[0]}}}}});
   };
   return b;
 }

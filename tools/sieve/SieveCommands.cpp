@@ -28,6 +28,22 @@ int cli::error(const std::string &message) {
   return 1;
 }
 
+bool cli::loadPattern(const std::string &specArg, const std::string &patternName,
+                      mlir::MLIRContext &context, LoadedSpec &spec, mask::Pattern &pattern) {
+  std::string message;
+  if (!loadSpec(specArg, patternName, &context, spec, message)) {
+    error(message);
+    return false;
+  }
+  mlir::FailureOr<mask::Pattern> m = buildMaskPattern(spec.pattern);
+  if (mlir::failed(m)) {
+    error("the pattern has no reference semantics");
+    return false;
+  }
+  pattern = std::move(*m);
+  return true;
+}
+
 int cli::runList() {
   size_t width = 0;
   for (const Builtin &b : builtins())

@@ -8,8 +8,13 @@
 
 #include <string>
 
+namespace mlir {
+class MLIRContext;
+} // namespace mlir
+
 namespace sieve {
 class PatternOp;
+struct LoadedSpec;
 } // namespace sieve
 
 namespace sieve::cli {
@@ -62,6 +67,11 @@ int runRun(const RunOptions &options);
 Status compileKernel(PatternOp pattern, const mask::Pattern &m,
                      const CompileOptions &options, std::vector<char> &binary,
                      std::string *from = nullptr);
+
+/// Loads SPEC and its reference semantics into `spec` and `pattern`; prints
+/// the error and returns false when either fails.
+bool loadPattern(const std::string &specArg, const std::string &patternName,
+                 mlir::MLIRContext &context, LoadedSpec &spec, mask::Pattern &pattern);
 
 /// Prints "sieve: error: <message>" and returns the exit status 1.
 int error(const std::string &message);

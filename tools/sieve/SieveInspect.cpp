@@ -106,12 +106,9 @@ void printText(const mask::Pattern &p, const Analysis &a, double ms) {
 int cli::runInspect(const InspectOptions &o) {
   mlir::MLIRContext context;
   LoadedSpec spec;
-  std::string message;
-  if (!loadSpec(o.spec, o.pattern, &context, spec, message))
-    return error(message);
-  mlir::FailureOr<mask::Pattern> pattern = buildMaskPattern(spec.pattern);
-  if (mlir::failed(pattern))
-    return error("the pattern has no reference semantics");
+  mask::Pattern m;
+  if (!loadPattern(o.spec, o.pattern, context, spec, m))
+    return 1;
 
   AnalysisOptions ao;
   ao.seqLen = o.seqLen;
@@ -120,16 +117,16 @@ int cli::runInspect(const InspectOptions &o) {
   ao.tileK = o.tileK;
   ao.headDim = o.headDim;
   auto start = std::chrono::steady_clock::now();
-  Analysis a = analyze(*pattern, ao);
+  Analysis a = analyze(m, ao);
   double ms = std::chrono::duration<double, std::milli>(
                   std::chrono::steady_clock::now() - start).count();
 
-  if (!o.svg.empty() && !writeSvg(o.svg, *pattern, a))
+  if (!o.svg.empty() && !writeSvg(o.svg, m, a))
     return error("cannot write '" + o.svg + "'");
   if (o.json)
-    llvm::outs() << toJson(*pattern, a, o, ms).dump(2) << "\n";
+    llvm::outs() << toJson(m, a, o, ms).dump(2) << "\n";
   else
-    printText(*pattern, a, ms);
+    printText(m, a, ms);
   if (a.emptyRows > 0 && !o.json) {
     llvm::errs() << "sieve: warning: " << a.emptyRows
                  << " query rows attend no key and would produce NaN (first: "

@@ -108,12 +108,9 @@ Status fill(Tensor &t, size_t n, const std::string &file, bool bf16, std::mt1993
 int cli::runRun(const RunOptions &o) {
   mlir::MLIRContext context;
   LoadedSpec spec;
-  std::string message;
-  if (!loadSpec(o.spec, o.pattern, &context, spec, message))
-    return error(message);
-  mlir::FailureOr<mask::Pattern> pattern = buildMaskPattern(spec.pattern);
-  if (mlir::failed(pattern))
-    return error("the pattern has no reference semantics");
+  mask::Pattern m;
+  if (!loadPattern(o.spec, o.pattern, context, spec, m))
+    return 1;
   const int64_t kLen = o.seqLen, qLen = o.qLen ? o.qLen : o.seqLen;
   if (qLen > kLen)
     return error("--q-len " + std::to_string(qLen) + " exceeds --seq-len " +
@@ -132,7 +129,7 @@ int cli::runRun(const RunOptions &o) {
   c.emit = "cubin";
   std::vector<char> cubin;
   std::string from;
-  if (Status s = compileKernel(spec.pattern, *pattern, c, cubin, &from); !s)
+  if (Status s = compileKernel(spec.pattern, m, c, cubin, &from); !s)
     return error(s.message);
   AttentionKernel kernel;
   if (Status s = AttentionKernel::load(cubin, kernel); !s)
@@ -177,17 +174,17 @@ int cli::runRun(const RunOptions &o) {
     nan += std::isnan(x);
 
   nlohmann::ordered_json report = {
-      {"pattern", pattern->name}, {"device", device.name}, {"arch", c.arch},
+      {"pattern", m.name}, {"device", device.name}, {"arch", c.arch},
       {"kernel_from", from},      {"batch", o.batch},      {"heads", o.heads},
       {"kv_heads", o.kvHeads},    {"q_len", qLen},         {"k_len", kLen},
       {"head_dim", o.headDim},    {"dtype", o.dtype},      {"nan_or_unwritten", nan}};
-  plan::TileClassifier tiles(*pattern);
+  plan::TileClassifier tiles(m);
   const int64_t pairs = tiles.count(kLen - qLen, kLen - 1, 0, kLen - 1);
   report["attended_pairs"] = pairs;
 
   if (o.check) {
     // fp64 reference for sampled rows (every row when there are few).
-    mask::Evaluator eval(*pattern);
+    mask::Evaluator eval(m);
     const int64_t rows = int64_t(o.batch) * o.heads * qLen;
     const int64_t samples = std::min<int64_t>(rows, 256);
     double errSq = 0, refSq = 0, lseErr = 0;
