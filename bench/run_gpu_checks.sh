@@ -5,15 +5,17 @@
 # PowerAttention at 32K-128K. Prints one line per run and a summary; exits
 # non-zero if any check failed.
 #
-#   bash bench/run_gpu_checks.sh SIEVE_BINARY SPECS_DIR OUT_DIR
+#   bash bench/run_gpu_checks.sh SIEVE_BINARY SPECS_DIR OUT_DIR [EXTRA sieve run ARGS...]
 set -u
 sieve=$1 specs=$2 out=$3
+shift 3
+extra=("$@")
 mkdir -p "$out"
 fail=0 total=0
 check() { # name, args...
   local name=$1; shift
   total=$((total + 1))
-  if "$sieve" run "$@" --check --json > "$out/$name.json" 2> "$out/$name.err"; then
+  if "$sieve" run "$@" "${extra[@]}" --check --json > "$out/$name.json" 2> "$out/$name.err"; then
     echo "ok   $name $(python3 -c "import json,sys; d=json.load(open('$out/$name.json')); print('err %.2e lse %.1e rows %d from %s' % (d['rel_err'], d['lse_max_abs_err'], d['checked_rows'], d['kernel_from']))")"
   else
     fail=$((fail + 1))
@@ -33,7 +35,7 @@ for f in "$specs"/*.json; do
 done
 echo "$((total - fail))/$total sieve run checks passed"
 for n in 32768 65536 131072; do
-  "$sieve" run builtin:power_attention --seq-len $n --heads 32 --repeat 30 --json > "$out/time.$n.json"
+  "$sieve" run builtin:power_attention --seq-len $n --heads 32 --repeat 30 --json "${extra[@]}" > "$out/time.$n.json"
   python3 -c "import json; d=json.load(open('$out/time.$n.json')); print('time power_attention %d: %.3f ms, %.0f TFLOP/s' % ($n, d['median_ms'], d['tflops']))"
 done
 exit $fail

@@ -100,3 +100,25 @@ extern "C" int sieve_kernel_launch(const sieve_kernel *kernel, const sieve_atten
 }
 
 extern "C" void sieve_kernel_destroy(sieve_kernel *kernel) { delete kernel; }
+
+extern "C" int sieve_device_alloc(size_t bytes, void **ptr, char *error, size_t error_size) {
+  return fail(deviceAlloc(bytes, ptr), error, error_size);
+}
+
+extern "C" int sieve_device_free(void *ptr, char *error, size_t error_size) {
+  return fail(deviceFree(ptr), error, error_size);
+}
+
+extern "C" int sieve_copy_to_device(void *dst, const void *src, size_t bytes, char *error,
+                                    size_t error_size) {
+  return fail(copyToDevice(dst, src, bytes), error, error_size);
+}
+
+extern "C" int sieve_copy_to_host(void *dst, const void *src, size_t bytes, char *error,
+                                  size_t error_size) {
+  return fail(copyToHost(dst, src, bytes), error, error_size);
+}
+
+extern "C" int sieve_device_synchronize(char *error, size_t error_size) {
+  return fail(deviceSynchronize(), error, error_size);
+}

@@ -53,12 +53,14 @@ Status sieve::compileAttention(const std::string &spec, const KernelOptions &opt
   out.patternName = m->name;
   out.source = codegen::emitForwardKernel(*m, codegen::defaultConfig(options.headDim, dtype, *m));
   return compilePatternKernel(loaded.pattern, out.source, out.arch, "cubin", options.useCache,
-                              out.cubin, &out.from);
+                              options.nvrtcOptions, out.cubin, &out.from);
 }
 
 Status sieve::compilePatternKernel(PatternOp pattern, const std::string &source,
                                    const std::string &arch, const std::string &output,
-                                   bool useCache, std::vector<char> &binary,
+                                   bool useCache,
+                                   const std::vector<std::string> &nvrtcOptions,
+                                   std::vector<char> &binary,
                                    std::string *from) {
   std::string nvrtc;
   if (Status s = nvrtcVersion(nvrtc); !s)
@@ -67,18 +69,24 @@ Status sieve::compilePatternKernel(PatternOp pattern, const std::string &source,
   std::string canonical;
   llvm::raw_string_ostream os(canonical);
   pattern->print(os, mlir::OpPrintingFlags().printGenericOpForm());
+  // Options are joined with a byte no option contains.
+  std::string joinedOptions;
+  for (const std::string &option : nvrtcOptions)
+    joinedOptions += option + '\0';
   std::string key = CacheKey()
                         .add("pattern", canonical)
                         .add("source", source)
                         .add("arch", arch)
                         .add("output", output)
                         .add("nvrtc", nvrtc)
+                        .add("nvrtc-options", joinedOptions)
                         .add("sieve", SIEVE_VERSION)
                         .hex();
   KernelCache uncached("");
   KernelCache &cache = useCache ? KernelCache::global() : uncached;
   JitOptions jit;
   jit.arch = arch;
+  jit.extraOptions = nvrtcOptions;
   return cache.getOrCompile(key, [&](std::vector<char> &out) {
     JitResult result;
     Status s = compileCuda(source, pattern.getSymName().str() + ".cu", jit, result);

@@ -16,7 +16,8 @@ class PatternOp;
 /// form, the source, the arch, the output kind, NVRTC's and sieve's versions.
 Status compilePatternKernel(PatternOp pattern, const std::string &source,
                             const std::string &arch, const std::string &output,
-                            bool useCache, std::vector<char> &binary,
+                            bool useCache, const std::vector<std::string> &nvrtcOptions,
+                            std::vector<char> &binary,
                             std::string *from = nullptr);
 } // namespace sieve
 

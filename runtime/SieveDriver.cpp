@@ -109,6 +109,8 @@ Status sieve::queryDevice(int ordinal, DeviceInfo &info) {
 }
 
 Status sieve::deviceAlloc(size_t bytes, void **ptr) {
+  if (!ptr)
+    return Status::error("deviceAlloc: ptr is null");
   const Api *a;
   if (Status s = driver::get(a); !s)
     return s;
@@ -126,6 +128,9 @@ Status sieve::deviceFree(void *ptr) {
 }
 
 Status sieve::copyToDevice(void *dst, const void *src, size_t bytes) {
+  if (bytes && (!dst || !src))
+    return Status::error(std::string("copyToDevice: ") + (dst ? "source" : "destination") +
+                         " is null");
   const Api *a;
   if (Status s = driver::get(a); !s)
     return s;
@@ -133,6 +138,9 @@ Status sieve::copyToDevice(void *dst, const void *src, size_t bytes) {
 }
 
 Status sieve::copyToHost(void *dst, const void *src, size_t bytes) {
+  if (bytes && (!dst || !src))
+    return Status::error(std::string("copyToHost: ") + (dst ? "source" : "destination") +
+                         " is null");
   const Api *a;
   if (Status s = driver::get(a); !s)
     return s;

@@ -77,7 +77,7 @@ Status cli::compileKernel(PatternOp pattern, const mask::Pattern &m,
                           std::string *from) {
   std::string source = codegen::emitForwardKernel(m, configFor(m, options));
   return compilePatternKernel(pattern, source, options.arch, options.emit, options.useCache,
-                              binary, from);
+                              options.nvrtcOptions, binary, from);
 }
 
 /// --emit cuda, ptx or cubin: the forward kernel for the pattern.

@@ -40,6 +40,7 @@ struct CompileOptions {
   int headDim = 128;                ///< For --emit cuda, ptx and cubin.
   std::string dtype = "bf16";
   bool useCache = true; ///< Look up and store ptx and cubin in the cache.
+  std::vector<std::string> nvrtcOptions; ///< Passed to NVRTC after sieve's own.
 };
 
 struct RunOptions {
@@ -48,6 +49,7 @@ struct RunOptions {
   int batch = 1, heads = 1, kvHeads = 1, headDim = 128;
   std::string dtype = "bf16", arch; ///< arch "": the device's.
   std::string qFile, kFile, vFile, outFile;
+  std::vector<std::string> nvrtcOptions;
   bool check = false, json = false;
   int repeat = 0;
   uint64_t seed = 0;

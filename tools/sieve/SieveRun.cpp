@@ -127,6 +127,7 @@ int cli::runRun(const RunOptions &o) {
   c.dtype = o.dtype;
   c.arch = o.arch.empty() ? device.arch() : o.arch;
   c.emit = "cubin";
+  c.nvrtcOptions = o.nvrtcOptions;
   std::vector<char> cubin;
   std::string from;
   if (Status s = compileKernel(spec.pattern, m, c, cubin, &from); !s)

@@ -53,6 +53,9 @@ int main(int argc, char **argv) {
   compileCmd->add_option("--dtype", compile.dtype, "Element type of q, k, v and o")
       ->capture_default_str()
       ->check(CLI::IsMember({"bf16", "fp16"}));
+  compileCmd->add_option("--nvrtc-option", compile.nvrtcOptions,
+                     "Pass an option to NVRTC, as --nvrtc-option=--OPT (repeatable)")
+      ->allow_extra_args(false);
 
   sieve::cli::InspectOptions inspect;
   CLI::App *inspectCmd = app.add_subcommand(
@@ -104,6 +107,9 @@ int main(int argc, char **argv) {
       ->check(CLI::Range(0, 100000));
   runCmd->add_option("--seed", run.seed, "Seed of the random inputs")->capture_default_str();
   runCmd->add_flag("--json", run.json, "Print one JSON object");
+  runCmd->add_option("--nvrtc-option", run.nvrtcOptions,
+                     "Pass an option to NVRTC, as --nvrtc-option=--OPT (repeatable)")
+      ->allow_extra_args(false);
 
   // CLI11 reports an unknown first word as a missing subcommand; name it.
   std::string first = argc > 1 ? argv[1] : "";

@@ -32,6 +32,9 @@ struct KernelOptions {
   ElementType dtype = ElementType::BF16;
   std::string arch;                      ///< "sm_90"...; empty: the current device's.
   bool useCache = true;                  ///< The kernel cache (SIEVE_CACHE_DIR).
+  /// Extra NVRTC options after sieve's own, e.g. "--Ofast-compile=min"
+  /// (part of the cache key).
+  std::vector<std::string> nvrtcOptions;
 };
 
 struct CompiledKernel {

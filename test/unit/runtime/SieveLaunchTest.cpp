@@ -91,3 +91,14 @@ TEST(SieveLaunch, NoDriverIsAnErrorNotACrash) {
   AttentionKernel kernel;
   EXPECT_FALSE(AttentionKernel::load(std::vector<char>(16, 0), kernel));
 }
+
+// The memory helpers check their pointers before anything reaches the driver,
+// so a null one is an error on every machine.
+TEST(SieveLaunch, MemoryHelpersRejectNullPointers) {
+  char host[16] = {};
+  EXPECT_EQ(deviceAlloc(16, nullptr).message, "deviceAlloc: ptr is null");
+  EXPECT_EQ(copyToDevice(nullptr, host, 16).message, "copyToDevice: destination is null");
+  EXPECT_EQ(copyToDevice(addr(0x10000), nullptr, 16).message, "copyToDevice: source is null");
+  EXPECT_EQ(copyToHost(host, nullptr, 16).message, "copyToHost: source is null");
+  EXPECT_EQ(copyToHost(nullptr, addr(0x10000), 16).message, "copyToHost: destination is null");
+}
