@@ -199,10 +199,19 @@ void combine(std::ostream &os, const std::vector<int> &ops, const char *fn, bool
 }
 } // namespace
 
-KernelConfig codegen::defaultConfig(int headDim, DType dtype, const mask::Pattern &p) {
+KernelConfig codegen::defaultConfig(int headDim, DType dtype, const mask::Pattern &p,
+                                    const std::string &arch) {
   KernelConfig c;
   c.headDim = headDim;
   c.dtype = dtype;
+  if (arch == "sm_90a" && p.blockK % 64 == 0) {
+    // Two warpgroups of 64 query rows; S = Q K^T is one m64nK wgmma chain.
+    c.wgmma = true;
+    c.tileQ = 128;
+    c.warps = 8;
+    c.tileK = p.blockK % 128 == 0 ? 128 : 64;
+    return c;
+  }
   // Measured on an H100 (bench/kernel_dev/NOTES.md): 4 warps, 128 x 64
   // tiles for head dim 128 (32 rows per warp), 64 x 64 for head dim 64.
   c.tileQ = headDim == 64 ? 64 : 128;
@@ -319,7 +328,7 @@ std::string codegen::emitPrelude(const mask::Pattern &p, const KernelConfig &c) 
 std::string codegen::emitForwardKernel(const mask::Pattern &p, const KernelConfig &c) {
   // sieve_mask_dump writes the element mask of every (query, key) pair: the
   // reference side of GPU checks uses exactly the mask the kernel applies.
-  return emitPrelude(p, c) + "\n" + forwardTemplateSource() +
+  return emitPrelude(p, c) + "\n" + forwardTemplateSource(c.wgmma) +
          "\nextern \"C\" __global__ void sieve_mask_dump(unsigned char *out, long long q_len,\n"
          "                                              long long k_len) {\n"
          "  const long long row = blockIdx.y;\n"
@@ -330,4 +339,6 @@ std::string codegen::emitForwardKernel(const mask::Pattern &p, const KernelConfi
 }
 
 const char *codegen::walkLibrarySource() { return kSieveWalkLib; }
-const char *codegen::forwardTemplateSource() { return kSieveFwdSm80; }
+const char *codegen::forwardTemplateSource(bool wgmma) {
+  return wgmma ? kSieveFwdSm90 : kSieveFwdSm80;
+}

@@ -23,12 +23,18 @@ struct KernelConfig {
   DType dtype = DType::BF16;
   int64_t tileQ = 128, tileK = 64;
   int warps = 4; ///< Each warp owns tileQ / warps query rows (a multiple of 16).
+  /// The Hopper template (templates/SieveFwdSm90.cuh: wgmma, sm_90a only)
+  /// instead of the mma.sync one.
+  bool wgmma = false;
 };
 
 /// The tiles measured best on an H100 for the head dimension (see
 /// bench/kernel_dev/NOTES.md), shrunk to divide the pattern's key block so
 /// that the walk's full/partial tags stay exact.
-KernelConfig defaultConfig(int headDim, DType dtype, const mask::Pattern &p);
+/// For arch "sm_90a", the wgmma template when the key block allows a key tile
+/// of 64 or more.
+KernelConfig defaultConfig(int headDim, DType dtype, const mask::Pattern &p,
+                           const std::string &arch = "");
 
 /// The pattern-specific code: namespace `ns` with `bool mask(q, k)` and
 /// `struct Walk` (see templates/SieveWalkLib.cuh). Needs SieveWalkLib.cuh.
@@ -44,7 +50,7 @@ std::string emitForwardKernel(const mask::Pattern &pattern,
 
 /// The hand-written templates, as embedded at build time.
 const char *walkLibrarySource();
-const char *forwardTemplateSource();
+const char *forwardTemplateSource(bool wgmma = false);
 
 } // namespace sieve::codegen
 

@@ -51,7 +51,8 @@ Status sieve::compileAttention(const std::string &spec, const KernelOptions &opt
   codegen::DType dtype =
       options.dtype == ElementType::FP16 ? codegen::DType::FP16 : codegen::DType::BF16;
   out.patternName = m->name;
-  out.source = codegen::emitForwardKernel(*m, codegen::defaultConfig(options.headDim, dtype, *m));
+  out.source = codegen::emitForwardKernel(
+      *m, codegen::defaultConfig(options.headDim, dtype, *m, out.arch));
   return compilePatternKernel(loaded.pattern, out.source, out.arch, "cubin", options.useCache,
                               options.nvrtcOptions, out.cubin, &out.from);
 }

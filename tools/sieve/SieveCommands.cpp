@@ -69,7 +69,7 @@ static int writeOutput(const std::string &path, llvm::StringRef bytes, bool bina
 static codegen::KernelConfig configFor(const mask::Pattern &m,
                                        const cli::CompileOptions &options) {
   codegen::DType dtype = options.dtype == "fp16" ? codegen::DType::FP16 : codegen::DType::BF16;
-  return codegen::defaultConfig(options.headDim, dtype, m);
+  return codegen::defaultConfig(options.headDim, dtype, m, options.arch);
 }
 
 Status cli::compileKernel(PatternOp pattern, const mask::Pattern &m,

@@ -59,7 +59,11 @@ Status validateLaunch(const AttentionArgs &args, const KernelInfo &kernel);
 struct DeviceInfo {
   std::string name;
   int major = 0, minor = 0;
-  std::string arch() const { return "sm_" + std::to_string(major * 10 + minor); }
+  /// The target sieve compiles for: "sm_XY", and "sm_90a" on Hopper (9.0),
+  /// where the wgmma kernel template needs the architecture-specific target.
+  std::string arch() const {
+    return "sm_" + std::to_string(major * 10 + minor) + (major == 9 && minor == 0 ? "a" : "");
+  }
 };
 
 /// Loads the driver and describes device `ordinal` (error: no driver or GPU).

@@ -32,8 +32,12 @@ TEST_P(CompileBuiltin, EveryConfigurationCompiles) {
   mask::Pattern p = test::importPattern(ctx, "{\"builtin\": \"" + GetParam() + "\"}");
   for (int hd : {64, 128})
     for (codegen::DType dt : {codegen::DType::BF16, codegen::DType::FP16})
-      for (const char *arch : {"sm_80", "sm_90"}) {
-        std::string source = codegen::emitForwardKernel(p, codegen::defaultConfig(hd, dt, p));
+      for (std::string arch : {"sm_80", "sm_90", "sm_90a"}) {
+        codegen::KernelConfig config = codegen::defaultConfig(hd, dt, p, arch);
+        // sm_90a takes the wgmma template wherever a key tile of 64 divides the block.
+        EXPECT_EQ(config.wgmma, arch == "sm_90a" && p.blockK % 64 == 0) << arch;
+        std::string source = codegen::emitForwardKernel(p, config);
+        EXPECT_EQ(source.find("wgmma.mma_async") != std::string::npos, config.wgmma);
         ASSERT_EQ(source.find("#include"), std::string::npos) << "not self-contained";
         JitOptions options;
         options.arch = arch;
