@@ -328,7 +328,7 @@ std::string codegen::emitPrelude(const mask::Pattern &p, const KernelConfig &c) 
 std::string codegen::emitForwardKernel(const mask::Pattern &p, const KernelConfig &c) {
   // sieve_mask_dump writes the element mask of every (query, key) pair: the
   // reference side of GPU checks uses exactly the mask the kernel applies.
-  return emitPrelude(p, c) + "\n" + forwardTemplateSource(c.wgmma) +
+  return emitPrelude(p, c) + "\n" + kSieveFwdCommon + "\n" + forwardTemplateSource(c.wgmma) +
          "\nextern \"C\" __global__ void sieve_mask_dump(unsigned char *out, long long q_len,\n"
          "                                              long long k_len) {\n"
          "  const long long row = blockIdx.y;\n"

@@ -48,7 +48,8 @@ std::string emitPrelude(const mask::Pattern &pattern, const KernelConfig &config
 std::string emitForwardKernel(const mask::Pattern &pattern,
                               const KernelConfig &config);
 
-/// The hand-written templates, as embedded at build time.
+/// The hand-written templates, as embedded at build time. A forward kernel is
+/// the prelude, SieveFwdCommon.cuh, then one forward template.
 const char *walkLibrarySource();
 const char *forwardTemplateSource(bool wgmma = false);
 

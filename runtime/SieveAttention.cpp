@@ -12,7 +12,7 @@ using namespace sieve;
 using namespace sieve::driver;
 
 namespace {
-/// The kernel's argument struct (SieveFwdSm80.cuh: SieveFwdParams), field
+/// The kernel's argument struct (SieveFwdCommon.cuh: SieveFwdParams), field
 /// for field; passed by value.
 struct FwdParams {
   const void *q, *k, *v;

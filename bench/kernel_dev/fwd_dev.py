@@ -14,6 +14,7 @@ import argparse, ctypes, ctypes.util, glob, json, math, os, sys, time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 TEMPLATE = os.path.join(ROOT, "codegen", "templates", "SieveFwdSm80.cuh")
+COMMON = os.path.join(ROOT, "codegen", "templates", "SieveFwdCommon.cuh")
 
 STRICT_PRELUDE = r"""
 // strict causal (k < q): the first key position's row attends nothing -> tests empty rows
@@ -57,7 +58,9 @@ def build_source(pattern, hd, dtype, tq, tk, warps=None, stages=None, minb=None,
         head.append(f"#define SIEVE_FWD_MIN_BLOCKS {minb}")
     with open(TEMPLATE) as f:
         tmpl = f.read()
-    return "\n".join(head) + "\n" + prelude_text(pattern) + "\n" + tmpl
+    with open(COMMON) as f:
+        common = f.read()
+    return "\n".join(head) + "\n" + prelude_text(pattern) + "\n" + common + "\n" + tmpl
 
 
 # ---------------------------------------------------------------- NVRTC via ctypes

@@ -62,6 +62,9 @@
 #if !defined(SIEVE_TILE_Q) || !defined(SIEVE_TILE_K)
 #error "SieveFwdSm80.cuh: SIEVE_TILE_Q and SIEVE_TILE_K must be defined before inclusion"
 #endif
+#ifndef SIEVE_FWD_COMMON
+#error "SieveFwdSm80.cuh: include SieveFwdCommon.cuh first"
+#endif
 #ifndef SIEVE_GEN_PRELUDE
 #error "SieveFwdSm80.cuh: include the generated prelude (sieve_gen::mask, sieve_gen::Walk) first"
 #endif
@@ -82,33 +85,12 @@
 #define SIEVE_FWD_SMEM_BYTES \
   ((SIEVE_TILE_Q + 2 * SIEVE_FWD_STAGES * SIEVE_TILE_K) * SIEVE_HEAD_DIM * 2)
 
-/// Kernel arguments, passed by value. Strides are in elements.
-struct SieveFwdParams {
-  const void *q, *k, *v;
-  void *o;
-  float *lse;  // [batch, heads, q_len] or null
-  int batch, heads, kv_heads, q_len, k_len;
-  float scale;  // softmax scale, e.g. 1/sqrt(head_dim)
-  long long q_stride_b, q_stride_h, q_stride_r;
-  long long k_stride_b, k_stride_h, k_stride_r;
-  long long v_stride_b, v_stride_h, v_stride_r;
-  long long o_stride_b, o_stride_h, o_stride_r;
-};
-
-#ifdef SIEVE_DTYPE_FP16
-#define SIEVE_FWD_IS_FP16 1
-#else
-#define SIEVE_FWD_IS_FP16 0
-#endif
 extern "C" __constant__ int sieve_fwd_launch_info[6] = {
     SIEVE_FWD_THREADS, SIEVE_FWD_SMEM_BYTES, SIEVE_TILE_Q, SIEVE_TILE_K, SIEVE_HEAD_DIM,
     SIEVE_FWD_IS_FP16};
 
 namespace sieve_fwd {
 
-typedef unsigned short u16;  // 16-bit element storage (bf16 or fp16 bits)
-typedef unsigned int u32;
-struct __align__(16) u32x4 { u32 x, y, z, w; };
 
 constexpr int kD = SIEVE_HEAD_DIM;
 constexpr int kTQ = SIEVE_TILE_Q;
@@ -136,25 +118,12 @@ static_assert(kStages >= 2, "need at least two K/V stages");
 static_assert((kTK * kChunks) % kThreads == 0 && (kTQ * kChunks) % kThreads == 0,
               "tile chunk counts must divide the thread count");
 
-__device__ __forceinline__ float neg_inf() { return __int_as_float(0xff800000); }
-
-__device__ __forceinline__ u32 smem_addr(const void *p) {
-  u32 r;
-  asm("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(r) : "l"(p));
-  return r;
-}
-
 // Byte offset of 16-byte chunk c of row r in a [rows][kChunks] tile. XOR with the
 // low row bits spreads the 8 rows an ldmatrix phase reads over all 32 banks.
 __device__ __forceinline__ u32 swz(int r, int c) {
   return (u32)((r * kChunks + (c ^ (r & 7))) * 16);
 }
 
-__device__ __forceinline__ void cp_async16(u32 dst, const void *src, bool pred) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src),
-               "r"(pred ? 16 : 0));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 template <int N>
 __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
@@ -183,36 +152,6 @@ __device__ __forceinline__ void mma16816(float (&c)[4], const u32 (&a)[4], u32 b
       : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 #endif
-}
-
-/// Packs two floats into a 16-bit pair: lo in bits 0-15, hi in bits 16-31.
-__device__ __forceinline__ u32 pack2(float lo, float hi) {
-  u32 r;
-#if defined(SIEVE_DTYPE_BF16)
-  asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
-#else
-  asm("cvt.rn.f16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
-#endif
-  return r;
-}
-
-__device__ __forceinline__ float ex2(float x) {
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-  return y;
-}
-__device__ __forceinline__ float lg2(float x) {
-  float y;
-  asm("lg2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-  return y;
-}
-__device__ __forceinline__ float fmax2(float a, float b) {
-  float r;
-  asm("max.f32 %0, %1, %2;\n" : "=f"(r) : "f"(a), "f"(b));  // one FMNMX
-  return r;
-}
-__device__ __forceinline__ float shfl_xor(float v, int m) {
-  return __shfl_xor_sync(0xffffffffu, v, m);
 }
 
 /// Copies rows [row0, row0 + rows) of a [len][kD] matrix into a swizzled tile;

@@ -50,6 +50,9 @@
 #if !defined(SIEVE_TILE_Q) || !defined(SIEVE_TILE_K)
 #error "SieveFwdSm90.cuh: SIEVE_TILE_Q and SIEVE_TILE_K must be defined before inclusion"
 #endif
+#ifndef SIEVE_FWD_COMMON
+#error "SieveFwdSm90.cuh: include SieveFwdCommon.cuh first"
+#endif
 #ifndef SIEVE_GEN_PRELUDE
 #error "SieveFwdSm90.cuh: include the generated prelude (sieve_gen::mask, sieve_gen::Walk) first"
 #endif
@@ -74,24 +77,9 @@
 #define SIEVE_FWD_SMEM_BYTES \
   ((SIEVE_TILE_Q + 2 * SIEVE_FWD_STAGES * SIEVE_TILE_K) * SIEVE_HEAD_DIM * 2 + 1024)
 
-/// Kernel arguments, passed by value. Strides are in elements.
-struct SieveFwdParams {
-  const void *q, *k, *v;
-  void *o;
-  float *lse;  // [batch, heads, q_len] or null
-  int batch, heads, kv_heads, q_len, k_len;
-  float scale;  // softmax scale, e.g. 1/sqrt(head_dim)
-  long long q_stride_b, q_stride_h, q_stride_r;
-  long long k_stride_b, k_stride_h, k_stride_r;
-  long long v_stride_b, v_stride_h, v_stride_r;
-  long long o_stride_b, o_stride_h, o_stride_r;
-};
-
 #ifdef SIEVE_DTYPE_FP16
-#define SIEVE_FWD_IS_FP16 1
 #define SIEVE_WG_T "f16"
 #else
-#define SIEVE_FWD_IS_FP16 0
 #define SIEVE_WG_T "bf16"
 #endif
 extern "C" __constant__ int sieve_fwd_launch_info[6] = {
@@ -100,10 +88,6 @@ extern "C" __constant__ int sieve_fwd_launch_info[6] = {
 
 namespace sieve_fwd {
 
-typedef unsigned short u16;  // 16-bit element storage (bf16 or fp16 bits)
-typedef unsigned int u32;
-typedef unsigned long long u64;
-struct __align__(16) u32x4 { u32 x, y, z, w; };
 
 constexpr int kD = SIEVE_HEAD_DIM;
 constexpr int kTQ = SIEVE_TILE_Q;
@@ -124,25 +108,12 @@ static_assert(kTK == 64 || kTK == 128, "SIEVE_TILE_K must be 64 or 128");
 static_assert((kTK * kChunks) % kThreads == 0 && (kTQ * kChunks) % kThreads == 0,
               "tile chunk counts must divide the thread count");
 
-__device__ __forceinline__ float neg_inf() { return __int_as_float(0xff800000); }
-
-__device__ __forceinline__ u32 smem_addr(const void *p) {
-  u32 r;
-  asm("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(r) : "l"(p));
-  return r;
-}
-
 /// Byte offset of 16-byte chunk c of row r in a swizzled [rows][kD] tile.
 template <int kRows>
 __device__ __forceinline__ u32 swz(int r, int c) {
   return (u32)((c >> 3) * (kRows * 128) + r * 128 + (((c & 7) ^ (r & 7)) << 4));
 }
 
-__device__ __forceinline__ void cp_async16(u32 dst, const void *src, bool pred) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src),
-               "r"(pred ? 16 : 0));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 __device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::); }
 /// cp.async writes through the generic proxy; wgmma reads through the async one.
 __device__ __forceinline__ void fence_proxy_async() {
@@ -165,7 +136,11 @@ __device__ __forceinline__ u64 desc(u32 addr, u32 lbo, u32 sbo) {
          (1ull << 62);
 }
 
-__device__ __forceinline__ void wgmma_ss_n64(float (&d)[32], unsigned long long da, unsigned long long db, int scale_d) {
+// One m64nNk16 wgmma each: D (fp32, N / 2 registers per thread) += A B, with A
+// from shared memory (ss) or registers (rs, four 16-bit pairs), B from shared
+// memory (rs: read MN-major, the transposed V). scale_d = 0 overwrites D. Inline
+// asm needs every accumulator register named, hence four written-out wrappers.
+__device__ __forceinline__ void wgmma_ss_n64(float (&d)[32], u64 da, u64 db, int scale_d) {
   asm volatile(
       "{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
       "wgmma.mma_async.sync.aligned.m64n64k16.f32." SIEVE_WG_T "." SIEVE_WG_T " "
@@ -180,7 +155,7 @@ __device__ __forceinline__ void wgmma_ss_n64(float (&d)[32], unsigned long long 
       : "l"(da), "l"(db), "r"(scale_d));
 }
 
-__device__ __forceinline__ void wgmma_rs_n64(float (&d)[32], const u32 (&a)[4], unsigned long long db, int scale_d) {
+__device__ __forceinline__ void wgmma_rs_n64(float (&d)[32], const u32 (&a)[4], u64 db, int scale_d) {
   asm volatile(
       "{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
       "wgmma.mma_async.sync.aligned.m64n64k16.f32." SIEVE_WG_T "." SIEVE_WG_T " "
@@ -195,7 +170,7 @@ __device__ __forceinline__ void wgmma_rs_n64(float (&d)[32], const u32 (&a)[4], 
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(scale_d));
 }
 
-__device__ __forceinline__ void wgmma_ss_n128(float (&d)[64], unsigned long long da, unsigned long long db, int scale_d) {
+__device__ __forceinline__ void wgmma_ss_n128(float (&d)[64], u64 da, u64 db, int scale_d) {
   asm volatile(
       "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
       "wgmma.mma_async.sync.aligned.m64n128k16.f32." SIEVE_WG_T "." SIEVE_WG_T " "
@@ -216,7 +191,7 @@ __device__ __forceinline__ void wgmma_ss_n128(float (&d)[64], unsigned long long
       : "l"(da), "l"(db), "r"(scale_d));
 }
 
-__device__ __forceinline__ void wgmma_rs_n128(float (&d)[64], const u32 (&a)[4], unsigned long long db, int scale_d) {
+__device__ __forceinline__ void wgmma_rs_n128(float (&d)[64], const u32 (&a)[4], u64 db, int scale_d) {
   asm volatile(
       "{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
       "wgmma.mma_async.sync.aligned.m64n128k16.f32." SIEVE_WG_T "." SIEVE_WG_T " "
@@ -235,35 +210,6 @@ __device__ __forceinline__ void wgmma_rs_n128(float (&d)[64], const u32 (&a)[4],
         "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
         "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(scale_d));
-}
-
-/// Packs two floats into a 16-bit pair: lo in bits 0-15, hi in bits 16-31.
-__device__ __forceinline__ u32 pack2(float lo, float hi) {
-  u32 r;
-#if defined(SIEVE_DTYPE_BF16)
-  asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
-#else
-  asm("cvt.rn.f16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
-#endif
-  return r;
-}
-__device__ __forceinline__ float ex2(float x) {
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-  return y;
-}
-__device__ __forceinline__ float lg2(float x) {
-  float y;
-  asm("lg2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-  return y;
-}
-__device__ __forceinline__ float fmax2(float a, float b) {
-  float r;
-  asm("max.f32 %0, %1, %2;\n" : "=f"(r) : "f"(a), "f"(b));
-  return r;
-}
-__device__ __forceinline__ float shfl_xor(float v, int m) {
-  return __shfl_xor_sync(0xffffffffu, v, m);
 }
 
 /// Copies rows [row0, row0 + kRows) of a [len][kD] matrix into a swizzled tile;
