@@ -33,6 +33,10 @@ for f in "$specs"/*.json; do
   n=$(basename "$f" .json)
   check "$n.bf16.hd128" "$f" --seq-len 4097 --q-len 1500 --batch 2 --heads 4 --kv-heads 2
 done
+# Key block 192: on Hopper the wgmma kernel with 64-wide key tiles.
+printf '%s' '{"block_size": 192, "mask": {"intersect": ["causal", {"union": [{"sink": {"blocks": 1}}, {"window": {"blocks": 3}}, {"power_of_two": {}}]}]}}' > "$out/block192.json"
+check block192.bf16.hd128 "$out/block192.json" --seq-len 5000 --q-len 1777 --batch 2 --heads 4 --kv-heads 2
+check block192.fp16.hd64 "$out/block192.json" --seq-len 5000 --head-dim 64 --dtype fp16 --heads 2
 echo "$((total - fail))/$total sieve run checks passed"
 for n in 32768 65536 131072; do
   "$sieve" run builtin:power_attention --seq-len $n --heads 32 --repeat 30 --json "${extra[@]}" > "$out/time.$n.json"

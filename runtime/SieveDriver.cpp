@@ -111,6 +111,7 @@ Status sieve::queryDevice(int ordinal, DeviceInfo &info) {
 Status sieve::deviceAlloc(size_t bytes, void **ptr) {
   if (!ptr)
     return Status::error("deviceAlloc: ptr is null");
+  *ptr = nullptr;
   const Api *a;
   if (Status s = driver::get(a); !s)
     return s;

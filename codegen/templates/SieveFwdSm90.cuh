@@ -64,7 +64,6 @@
 #endif
 
 #define SIEVE_FWD_THREADS (SIEVE_FWD_WARPS * 32)
-// Q, two K stages, two V stages, plus 1 KiB to align the base to a swizzle atom.
 #ifndef SIEVE_FWD_OVERLAP
 #define SIEVE_FWD_OVERLAP 1
 #endif
@@ -74,6 +73,7 @@
 #ifndef SIEVE_FWD_STAGES
 #define SIEVE_FWD_STAGES (SIEVE_FWD_OVERLAP ? 3 : 2)
 #endif
+// Q, the K and V stages, plus 1 KiB to align the base to a swizzle atom.
 #define SIEVE_FWD_SMEM_BYTES \
   ((SIEVE_TILE_Q + 2 * SIEVE_FWD_STAGES * SIEVE_TILE_K) * SIEVE_HEAD_DIM * 2 + 1024)
 
@@ -128,6 +128,21 @@ __device__ __forceinline__ void wgmma_commit() {
 }
 __device__ __forceinline__ void wgmma_wait_all() {
   asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+}
+/// Pins registers a wgmma reads or writes asynchronously: the compiler may not
+/// move their other uses across this point (used on both sides of a wgmma
+/// group: before its issue and after its wait).
+template <int N>
+__device__ __forceinline__ void fence_operands(float (&r)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) asm volatile("" : "+f"(r[i])::"memory");
+}
+template <int N>
+__device__ __forceinline__ void fence_operands(u32 (&r)[N][4]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) asm volatile("" : "+r"(r[i][e])::"memory");
 }
 
 /// A shared-memory matrix descriptor: 128-byte swizzle, the given strides.
@@ -245,6 +260,7 @@ __device__ __forceinline__ void load_tile(u32 dst, const u16 *src, long long str
 /// Issues S = Q K^T for this warpgroup's 64 rows (Q at sq, the group's first
 /// row) and the K tile at sk, as one wgmma group; wait before reading s.
 __device__ __forceinline__ void qk_issue(float (&s)[kTK / 2], u32 sq, u32 sk) {
+  fence_operands(s);
   wgmma_fence();
 #pragma unroll
   for (int kk = 0; kk < kD / 16; ++kk) {
@@ -333,7 +349,9 @@ __device__ __forceinline__ void rescale_o(float (&o)[kD / 2], const float (&alph
 
 /// Issues O += P V with the V tile at sv as one wgmma group. pf must stay
 /// unchanged until the group completes.
-__device__ __forceinline__ void pv_issue(float (&o)[kD / 2], const u32 (&pf)[kTK / 16][4], u32 sv) {
+__device__ __forceinline__ void pv_issue(float (&o)[kD / 2], u32 (&pf)[kTK / 16][4], u32 sv) {
+  fence_operands(o);
+  fence_operands(pf);
   wgmma_fence();
 #pragma unroll
   for (int kk = 0; kk < kTK / 16; ++kk) {
@@ -344,10 +362,10 @@ __device__ __forceinline__ void pv_issue(float (&o)[kD / 2], const u32 (&pf)[kTK
 }
 
 /// The softmax of s, then O += P V issued (the P V of the previous tile done).
+/// pf holds P until the P V completes.
 __device__ __forceinline__ void softmax_pv_issue(float (&s)[kTK / 2], float (&o)[kD / 2],
                                                  float (&m_run)[2], float (&l_run)[2], u32 sv,
-                                                 float sl2) {
-  u32 pf[kTK / 16][4];
+                                                 float sl2, u32 (&pf)[kTK / 16][4]) {
   float alpha[2];
   if (softmax(s, pf, m_run, l_run, alpha, sl2)) rescale_o(o, alpha);
   pv_issue(o, pf, sv);
@@ -435,6 +453,7 @@ extern "C" __global__ void __launch_bounds__(SIEVE_FWD_THREADS, 1)
   // the softmax of tile j; the loop is unrolled twice so the two S tiles trade
   // roles without register copies.
   float sa[kTK / 2], sb[kTK / 2];
+  u32 pf[kTK / 16][4];
   int tile, ntile;
   bool full, nfull;
   cp_async_wait_all();  // Q and tiles 0 .. kStages - 2
@@ -445,6 +464,7 @@ extern "C" __global__ void __launch_bounds__(SIEVE_FWD_THREADS, 1)
   if (tile >= 0) {
     qk_issue(sa, s_qg, s_k);
     wgmma_wait_all();
+    fence_operands(sa);
     apply_mask(sa, tile, full, p.k_len, qrow, lane);
   }
   // One step: tile j (masked scores in cur) -> O; scores of tile j + 1 into
@@ -454,8 +474,11 @@ extern "C" __global__ void __launch_bounds__(SIEVE_FWD_THREADS, 1)
     pop(ntile, nfull);
     const int nst = next_stage(stage);
     if (ntile >= 0) qk_issue(nxt, s_qg, s_k + nst * kKVBytes);
-    softmax_pv_issue(cur, o, m_run, l_run, s_v + stage * kKVBytes, sl2);
+    softmax_pv_issue(cur, o, m_run, l_run, s_v + stage * kKVBytes, sl2, pf);
     wgmma_wait_all();
+    fence_operands(nxt);
+    fence_operands(o);
+    fence_operands(pf);
     stage = nst;
     tile = ntile, full = nfull;
     if (tile < 0) return false;
@@ -479,6 +502,7 @@ extern "C" __global__ void __launch_bounds__(SIEVE_FWD_THREADS, 1)
 #endif
 #else
   float s[kTK / 2];
+  u32 pf[kTK / 16][4];
   while (true) {
     int tile;
     bool full;
@@ -490,9 +514,12 @@ extern "C" __global__ void __launch_bounds__(SIEVE_FWD_THREADS, 1)
     issue(kStages - 2);
     qk_issue(s, s_qg, s_k + stage * kKVBytes);
     wgmma_wait_all();
+    fence_operands(s);
     apply_mask(s, tile, full, p.k_len, qrow, lane);
-    softmax_pv_issue(s, o, m_run, l_run, s_v + stage * kKVBytes, sl2);
+    softmax_pv_issue(s, o, m_run, l_run, s_v + stage * kKVBytes, sl2, pf);
     wgmma_wait_all();
+    fence_operands(o);
+    fence_operands(pf);
     stage = next_stage(stage);
   }
 #endif

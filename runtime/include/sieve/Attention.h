@@ -91,7 +91,9 @@ private:
 };
 
 /// Device memory and synchronisation through the same dlopen'd driver, for
-/// tools and tests that have no CUDA runtime of their own.
+/// tools and tests that have no CUDA runtime of their own. Like the rest of
+/// sieve's runtime they use device 0's primary context, which they make
+/// current on the calling thread.
 Status deviceAlloc(size_t bytes, void **ptr);
 Status deviceFree(void *ptr);
 Status copyToDevice(void *dst, const void *src, size_t bytes);

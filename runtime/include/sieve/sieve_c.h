@@ -53,8 +53,10 @@ int sieve_kernel_launch(const sieve_kernel *kernel, const sieve_attention_args *
 
 void sieve_kernel_destroy(sieve_kernel *kernel);
 
-/* Device memory on the current device, for applications without their own
- * CUDA memory management. Each returns 0 or 1 with a message in `error`. */
+/* Device memory for applications without their own CUDA memory management,
+ * on device 0's primary context (made current on the calling thread), where
+ * sieve loads its kernels. Each returns 0 or 1 with a message in `error`;
+ * sieve_device_alloc sets *ptr to NULL when it fails. */
 int sieve_device_alloc(size_t bytes, void **ptr, char *error, size_t error_size);
 int sieve_device_free(void *ptr, char *error, size_t error_size);
 int sieve_copy_to_device(void *dst, const void *src, size_t bytes, char *error,

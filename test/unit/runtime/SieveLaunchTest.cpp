@@ -102,3 +102,13 @@ TEST(SieveLaunch, MemoryHelpersRejectNullPointers) {
   EXPECT_EQ(copyToHost(host, nullptr, 16).message, "copyToHost: source is null");
   EXPECT_EQ(copyToHost(nullptr, addr(0x10000), 16).message, "copyToHost: destination is null");
 }
+
+// A failed allocation leaves a null pointer, so callers can free on every path.
+TEST(SieveLaunch, AFailedAllocationLeavesNull) {
+  DeviceInfo device;
+  if (queryDevice(0, device))
+    GTEST_SKIP() << "a GPU is present";
+  void *ptr = addr(0x1234);
+  EXPECT_FALSE(deviceAlloc(16, &ptr));
+  EXPECT_EQ(ptr, nullptr);
+}
