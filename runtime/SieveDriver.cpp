@@ -128,10 +128,16 @@ Status sieve::deviceFree(void *ptr) {
   return check(a->memFree(reinterpret_cast<CUdeviceptr>(ptr)), "cuMemFree");
 }
 
-Status sieve::copyToDevice(void *dst, const void *src, size_t bytes) {
+/// The null checks both copy directions make before touching the driver.
+static Status checkCopy(const char *name, const void *dst, const void *src, size_t bytes) {
   if (bytes && (!dst || !src))
-    return Status::error(std::string("copyToDevice: ") + (dst ? "source" : "destination") +
-                         " is null");
+    return Status::error(std::string(name) + ": " + (dst ? "source" : "destination") + " is null");
+  return Status::success();
+}
+
+Status sieve::copyToDevice(void *dst, const void *src, size_t bytes) {
+  if (Status s = checkCopy("copyToDevice", dst, src, bytes); !s)
+    return s;
   const Api *a;
   if (Status s = driver::get(a); !s)
     return s;
@@ -139,9 +145,8 @@ Status sieve::copyToDevice(void *dst, const void *src, size_t bytes) {
 }
 
 Status sieve::copyToHost(void *dst, const void *src, size_t bytes) {
-  if (bytes && (!dst || !src))
-    return Status::error(std::string("copyToHost: ") + (dst ? "source" : "destination") +
-                         " is null");
+  if (Status s = checkCopy("copyToHost", dst, src, bytes); !s)
+    return s;
   const Api *a;
   if (Status s = driver::get(a); !s)
     return s;
