@@ -23,6 +23,28 @@ def Sieve_UnitAttr : I32EnumAttr<"Unit",
   let cppNamespace = "::sieve";
 }
 
+// One case per op of the algebra, spelled as its mnemonic: the plain-data
+// form of a pattern (dialect/SieveMask.h) tags its nodes with these.
+def Sieve_TermKindAttr : I32EnumAttr<"TermKind",
+    "the terms of the pattern algebra, one per op", [
+      I32EnumAttrCase<"Full", 0, "full">,
+      I32EnumAttrCase<"Causal", 1, "causal">,
+      I32EnumAttrCase<"Sink", 2, "sink">,
+      I32EnumAttrCase<"Window", 3, "window">,
+      I32EnumAttrCase<"Band", 4, "band">,
+      I32EnumAttrCase<"PowerOfTwo", 5, "power_of_two">,
+      I32EnumAttrCase<"Stride", 6, "stride">,
+      I32EnumAttrCase<"Dilated", 7, "dilated">,
+      I32EnumAttrCase<"LongNet", 8, "longnet">,
+      I32EnumAttrCase<"Global", 9, "global">,
+      I32EnumAttrCase<"Predicate", 10, "predicate">,
+      I32EnumAttrCase<"Union", 11, "union">,
+      I32EnumAttrCase<"Intersect", 12, "intersect">,
+      I32EnumAttrCase<"Not", 13, "not">,
+    ]> {
+  let cppNamespace = "::sieve";
+}
+
 def Sieve_DirectionAttr : I32EnumAttr<"Direction",
     "which side a plan's walk starts from", [
       I32EnumAttrCase<"forward", 0>,    // per query tile, the key tiles

@@ -7,7 +7,7 @@
 #include "mlir/IR/Dialect.h"
 
 #include "dialect/SieveDialect.h.inc"
-#include "dialect/SieveEnums.h.inc"
+#include "dialect/SieveEnums.h"
 
 #define GET_ATTRDEF_CLASSES
 #include "dialect/SieveAttrs.h.inc"

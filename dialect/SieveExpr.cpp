@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialect/SieveExpr.h"
+#include "dialect/SieveExprOps.h"
 
 #include <cassert>
 #include <cstdio>
@@ -18,10 +19,6 @@ using namespace sieve::expr;
 namespace {
 using U64 = uint64_t;
 constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
-
-// Converting back from uint64_t is modulo 2^64 on every compiler we support
-// (and guaranteed from C++20); it is how wrapping is expressed without UB.
-int64_t wrap(U64 v) { return static_cast<int64_t>(v); }
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -29,35 +26,18 @@ int64_t wrap(U64 v) { return static_cast<int64_t>(v); }
 //===----------------------------------------------------------------------===//
 
 int64_t sieve::expr::applyBinary(OpKind kind, int64_t a, int64_t b) {
+  namespace ops = sieve::expr_ops;
   switch (kind) {
-  case OpKind::Add: return wrap(U64(a) + U64(b));
-  case OpKind::Sub: return wrap(U64(a) - U64(b));
-  case OpKind::Mul: return wrap(U64(a) * U64(b));
-  case OpKind::Div:
-    if (b == 0)
-      return 0;
-    // The only quotient that does not fit; wrapping gives INT64_MIN back.
-    if (a == kMin && b == -1)
-      return kMin;
-    return a / b;
-  case OpKind::Rem:
-    // b == -1 always has remainder 0 and avoids INT64_MIN % -1, which traps.
-    if (b == 0 || b == -1)
-      return 0;
-    return a % b;
+  case OpKind::Add: return ops::add(a, b);
+  case OpKind::Sub: return ops::sub(a, b);
+  case OpKind::Mul: return ops::mul(a, b);
+  case OpKind::Div: return ops::div(a, b);
+  case OpKind::Rem: return ops::rem(a, b);
   case OpKind::And: return a & b;
   case OpKind::Or: return a | b;
   case OpKind::Xor: return a ^ b;
-  case OpKind::Shl:
-    if (b < 0 || b > 63)
-      return 0;
-    return wrap(U64(a) << b);
-  case OpKind::Shr:
-    if (b < 0 || b > 63)
-      return a < 0 ? -1 : 0;
-    // Right-shifting a negative value is implementation-defined before C++20;
-    // shifting the complement keeps it arithmetic everywhere.
-    return a < 0 ? ~(~a >> b) : a >> b;
+  case OpKind::Shl: return ops::shl(a, b);
+  case OpKind::Shr: return ops::shr(a, b);
   case OpKind::Eq: return a == b;
   case OpKind::Ne: return a != b;
   case OpKind::Lt: return a < b;
@@ -72,7 +52,7 @@ int64_t sieve::expr::applyBinary(OpKind kind, int64_t a, int64_t b) {
 
 int64_t sieve::expr::applyUnary(OpKind kind, int64_t a) {
   switch (kind) {
-  case OpKind::Neg: return wrap(U64(0) - U64(a));
+  case OpKind::Neg: return sieve::expr_ops::neg(a);
   case OpKind::Not: return a == 0;
   default: return 0;
   }
@@ -458,7 +438,7 @@ int64_t sieve::expr::evaluate(const Expr &e, const Env &env) {
     large.resize(count);
     vals = large.data();
   }
-  int64_t d = wrap(U64(env.qb) - U64(env.kb));
+  int64_t d = sieve::expr_ops::sub(env.qb, env.kb);
   for (size_t i = 0; i < count; ++i) {
     const Node &n = e.nodes[i];
     assert((n.lhs < int(i) && n.rhs < int(i)) && "nodes not in post-order");

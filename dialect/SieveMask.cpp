@@ -22,7 +22,7 @@ struct Point {
   int64_t blockDistance() const { return qb - kb; }
   int64_t tokenDistance() const { return q - k; }
   int64_t distance(Unit u) const {
-    return u == Unit::Block ? blockDistance() : tokenDistance();
+    return u == Unit::block ? blockDistance() : tokenDistance();
   }
 };
 } // namespace
@@ -43,7 +43,7 @@ static bool leaf(const Node &n, const Point &p) {
   case Kind::Causal:
     return p.k <= p.q + n.a;
   case Kind::Sink:
-    return n.unit == Unit::Block ? p.kb < n.a : p.k < n.a;
+    return n.unit == Unit::block ? p.kb < n.a : p.k < n.a;
   case Kind::Window: {
     int64_t dist = p.distance(n.unit);
     return dist >= 0 && dist < n.a;
@@ -61,7 +61,7 @@ static bool leaf(const Node &n, const Point &p) {
   case Kind::LongNet:
     return longNet(n, p);
   case Kind::Global:
-    if (n.unit == Unit::Block)
+    if (n.unit == Unit::block)
       return p.kb < n.a || p.qb < n.a;
     return p.k < n.a || p.q < n.a;
   case Kind::Predicate:
@@ -113,21 +113,6 @@ bool mask::evaluate(const Pattern &pattern, int64_t q, int64_t k) {
 }
 
 const char *mask::kindName(Kind kind) {
-  switch (kind) {
-  case Kind::Full: return "full";
-  case Kind::Causal: return "causal";
-  case Kind::Sink: return "sink";
-  case Kind::Window: return "window";
-  case Kind::Band: return "band";
-  case Kind::PowerOfTwo: return "power_of_two";
-  case Kind::Stride: return "stride";
-  case Kind::Dilated: return "dilated";
-  case Kind::LongNet: return "longnet";
-  case Kind::Global: return "global";
-  case Kind::Predicate: return "predicate";
-  case Kind::Union: return "union";
-  case Kind::Intersect: return "intersect";
-  case Kind::Not: return "not";
-  }
-  return "?";
+  // Generated spellings are string literals, so data() is NUL-terminated.
+  return stringifyTermKind(kind).data();
 }

@@ -2,8 +2,7 @@
 //
 // A pattern as plain data, and the one definition of what it means: M(q, k)
 // over absolute token positions. Every analysis, plan and kernel is tested
-// against evaluate(). No MLIR types, so tests and the runtime can use it
-// without a context.
+// against evaluate(). No MLIR types: no context is needed to use it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,6 +10,7 @@
 #define SIEVE_DIALECT_SIEVEMASK_H
 
 #include "dialect/SieveExpr.h"
+#include "dialect/SieveEnums.h"
 
 #include <cstdint>
 #include <string>
@@ -18,26 +18,10 @@
 
 namespace sieve::mask {
 
-/// The terms of the pattern algebra (the ops of SieveOps.td).
-enum class Kind {
-  Full,
-  Causal,
-  Sink,
-  Window,
-  Band,
-  PowerOfTwo,
-  Stride,
-  Dilated,
-  LongNet,
-  Global,
-  Predicate,
-  Union,
-  Intersect,
-  Not,
-};
-
-/// Units of counts and distances.
-enum class Unit { Block, Token };
+/// The terms of the pattern algebra and the units of their counts: the
+/// dialect's own enums (SieveAttrs.td), so there is one list of each.
+using Kind = ::sieve::TermKind;
+using ::sieve::Unit;
 
 /// One term. Which fields are meaningful depends on `kind`:
 ///   Causal: a = offset.  Sink, Window, Global: a = count, unit.
@@ -46,7 +30,7 @@ enum class Unit { Block, Token };
 ///   Predicate: predicate.  Union, Intersect, Not: operands.
 struct Node {
   Kind kind = Kind::Full;
-  Unit unit = Unit::Block;
+  Unit unit = Unit::block;
   int64_t a = 0, b = 0;
   std::vector<int64_t> segments, ratios;
   expr::Expr predicate;

@@ -9,10 +9,6 @@
 using namespace mlir;
 using namespace sieve;
 
-static mask::Unit toMaskUnit(Unit unit) {
-  return unit == Unit::block ? mask::Unit::Block : mask::Unit::Token;
-}
-
 static std::optional<expr::OpKind> binaryKind(Operation *op) {
   using K = expr::OpKind;
   if (auto cmp = dyn_cast<arith::CmpIOp>(op)) {
@@ -95,17 +91,17 @@ buildNode(Operation *op, const llvm::DenseMap<Value, int> &index) {
       .Case([&](FullOp) { n.kind = K::Full; })
       .Case([&](CausalOp o) { n.kind = K::Causal, n.a = o.getOffset(); })
       .Case([&](SinkOp o) {
-        n.kind = K::Sink, n.a = o.getCount(), n.unit = toMaskUnit(o.getUnit());
+        n.kind = K::Sink, n.a = o.getCount(), n.unit = o.getUnit();
       })
       .Case([&](WindowOp o) {
-        n.kind = K::Window, n.a = o.getCount(), n.unit = toMaskUnit(o.getUnit());
+        n.kind = K::Window, n.a = o.getCount(), n.unit = o.getUnit();
       })
       .Case([&](GlobalOp o) {
-        n.kind = K::Global, n.a = o.getCount(), n.unit = toMaskUnit(o.getUnit());
+        n.kind = K::Global, n.a = o.getCount(), n.unit = o.getUnit();
       })
       .Case([&](BandOp o) {
         n.kind = K::Band, n.a = o.getMin(), n.b = o.getMax();
-        n.unit = toMaskUnit(o.getUnit());
+        n.unit = o.getUnit();
       })
       .Case([&](PowerOfTwoOp) { n.kind = K::PowerOfTwo; })
       .Case([&](StrideOp o) { n.kind = K::Stride, n.a = o.getBlocks(); })

@@ -32,9 +32,9 @@ private:
   std::vector<int64_t> next;
 };
 
-/// The walk of query tile t without tiles that attend nothing. Only a
-/// conservative (predicate) walk lists such tiles, so only then are partial
-/// tiles counted.
+/// The exact walk of query tile t without tiles that attend nothing. Only
+/// with predicates can an exact partial tag stand for an empty tile, so only
+/// then are partial tiles counted.
 std::vector<TileRun> attendedRuns(const Planner &planner, int64_t t) {
   std::vector<TileRun> runs = planner.keyTiles(t);
   const TileClassifier &tiles = planner.classifier();
@@ -57,7 +57,8 @@ std::vector<TileRun> attendedRuns(const Planner &planner, int64_t t) {
   return out;
 }
 
-/// Work and counts over the kernel's tiles; also the rows with no key.
+/// Work (the kernel's walk) and exact counts over the kernel's tiles; also
+/// the rows with no key.
 void tileStats(const mask::Pattern &pattern, const AnalysisOptions &o,
                Analysis &a) {
   Shape s{o.tileQ, o.tileK, o.seqLen, o.seqLen};
@@ -66,18 +67,26 @@ void tileStats(const mask::Pattern &pattern, const AnalysisOptions &o,
   a.queryTiles = s.numQueryTiles();
   a.keyTiles = s.numKeyTiles();
   a.walk = planner.walkKind();
-  a.generators = planner.generators();
+  a.generators = generators(pattern);
   for (int64_t t = 0; t < a.queryTiles; ++t) {
     int64_t q0 = t * s.tileQ, q1 = std::min(q0 + s.tileQ, s.qLen) - 1;
-    std::vector<TileRun> runs = planner.keyTiles(t);
+    auto area = [&](const TileRun &r) {
+      int64_t k0 = r.begin * s.tileK, k1 = std::min(r.end * s.tileK, s.kLen) - 1;
+      return (q1 - q0 + 1) * (k1 - k0 + 1);
+    };
+    // The work: what the kernel visits.
+    std::vector<TileRun> walk = planner.walkKeyTiles(t);
+    for (const TileRun &r : walk) {
+      a.visitedPairs += area(r);
+      (r.full ? a.walkFullTiles : a.walkPartialTiles) += r.end - r.begin;
+    }
+    // The facts: exact tiles, pairs counted inside partial ones.
+    std::vector<TileRun> runs = planner.refineKeyTiles(t, walk);
     std::vector<std::pair<int64_t, int64_t>> partial;
     for (const TileRun &r : runs) {
-      int64_t k0 = r.begin * s.tileK, k1 = std::min(r.end * s.tileK, s.kLen) - 1;
-      int64_t area = (q1 - q0 + 1) * (k1 - k0 + 1);
-      a.visitedPairs += area;
       if (r.full) {
         a.fullTiles += r.end - r.begin;
-        a.attendedPairs += area;
+        a.attendedPairs += area(r);
         continue;
       }
       a.partialTiles += r.end - r.begin;

@@ -43,11 +43,15 @@ struct Analysis {
   std::optional<int64_t> layersToFullCoverage;
   // Tiles of the kernel's tile size.
   int64_t tileQ = 0, tileK = 0, queryTiles = 0, keyTiles = 0;
-  int64_t fullTiles = 0, partialTiles = 0;
-  int64_t visitedPairs = 0; ///< Pairs inside visited tiles (the work done).
+  int64_t fullTiles = 0, partialTiles = 0; ///< Exactly.
+  /// What the kernel's walk visits: tiles it tags full (no element mask) and
+  /// partial (masked, including conservative tags and empty tiles visited),
+  /// and the pairs inside them (the work done).
+  int64_t walkFullTiles = 0, walkPartialTiles = 0;
+  int64_t visitedPairs = 0;
   double attendedFlops = 0, executedFlops = 0; ///< Per head, forward.
   std::string walk; ///< "closed-form" or "fallback".
-  std::vector<std::pair<mask::Kind, Generator>> generators;
+  std::vector<std::pair<mask::Kind, GeneratorKind>> generators;
 };
 
 Analysis analyze(const mask::Pattern &pattern, const AnalysisOptions &options);

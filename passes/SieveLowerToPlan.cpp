@@ -15,18 +15,6 @@ namespace sieve {
 using namespace mlir;
 using namespace sieve;
 
-static GeneratorKind toAttr(plan::Generator g) {
-  switch (g) {
-  case plan::Generator::Range: return GeneratorKind::range;
-  case plan::Generator::PowerOffsets: return GeneratorKind::power_offsets;
-  case plan::Generator::Strided: return GeneratorKind::strided;
-  case plan::Generator::Dilated: return GeneratorKind::dilated;
-  case plan::Generator::Segments: return GeneratorKind::segments;
-  case plan::Generator::Fallback: return GeneratorKind::fallback;
-  }
-  return GeneratorKind::fallback;
-}
-
 namespace {
 struct SieveLowerToPlanPass
     : sieve::impl::SieveLowerToPlanPassBase<SieveLowerToPlanPass> {
@@ -51,12 +39,11 @@ struct SieveLowerToPlanPass
     if (failed(m))
       return failure();
     // Generators depend on the pattern alone, not on lengths.
-    plan::Planner planner(*m, plan::Shape{tileQ, tileK, 1, 1});
     MLIRContext *ctx = &getContext();
     SmallVector<Attribute> gens;
-    for (auto [kind, g] : planner.generators())
-      gens.push_back(GeneratorAttr::get(ctx, mask::kindName(kind), toAttr(g)));
-    Walk walk = planner.closedForm() ? Walk::closed_form : Walk::fallback;
+    for (auto [kind, g] : plan::generators(*m))
+      gens.push_back(GeneratorAttr::get(ctx, mask::kindName(kind), g));
+    Walk walk = plan::isClosedForm(*m) ? Walk::closed_form : Walk::fallback;
 
     auto planName = [&](Direction dir) {
       return (pattern.getSymName() + "_" + stringifyDirection(dir)).str();

@@ -1,17 +1,20 @@
-//===- SievePlanner.h - Closed-form walks over attended tiles ---*- C++ -*-===//
+//===- SievePlanner.h - Walks over attended tiles ---------------*- C++ -*-===//
 //
 // For a query tile, the ascending key tiles it attends, each full or partial;
 // for a key tile, the query tiles that attend it (the transposed walk, for
-// backward). No table: each leaf of the pattern generates, in closed form,
-// the keys it may attend (ranges for sinks, windows and bands, qb - 2^i for
-// powers of two, strided and dilated sequences, LongNet's segments) and the
-// keys it surely attends; union, intersect and not combine them. Tiles that
-// may be attended are then classified exactly (SieveTileClassifier.h), whole
-// runs at a time, so a dense row of a million tokens costs a few checks.
+// backward). Two views of one walk:
 //
-// A custom predicate has no generator: it may attend anywhere, so rows that
-// depend on it fall back to testing every candidate tile with the
-// conservative tile-level check.
+//   walkKeyTiles / walkQueryTiles: what a kernel visits. The kernels' own
+//     closed-form walk (SieveWalk.h over SieveWalkRules.h), so its tags are
+//     sound but can be conservative (a tile tagged partial that is full, or
+//     an empty tile visited) where a combinator cannot be exact.
+//   keyTiles / queryTiles: the exact tiles, for analyses: the same walk with
+//     each partial tile classified exactly (SieveTileClassifier.h).
+//
+// No table: a dense row of a million tokens is a few runs. A custom
+// predicate has no closed form; rows that depend on it visit every candidate
+// tile, which the exact view then tests with the conservative tile-level
+// check of the classifier.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,7 +22,6 @@
 #define SIEVE_PASSES_SIEVEPLANNER_H
 
 #include "dialect/SieveMask.h"
-#include "passes/SieveIntervalSet.h"
 #include "passes/SieveTileClassifier.h"
 
 #include <string>
@@ -46,16 +48,11 @@ struct TileRun {
   }
 };
 
-/// How the walk enumerates one leaf's tiles.
-enum class Generator {
-  Range,        ///< one interval (sink, window, band, causal clip, global)
-  PowerOffsets, ///< qb - 2^i
-  Strided,      ///< qb - m * stride
-  Dilated,      ///< qb - m * rate within the window
-  Segments,     ///< LongNet's segment rule
-  Fallback,     ///< a custom predicate: every tile is a candidate
-};
-const char *generatorName(Generator g);
+/// The closed form that enumerates each leaf (combinators are skipped), in
+/// node order; GeneratorKind::fallback for custom predicates.
+std::vector<std::pair<mask::Kind, GeneratorKind>> generators(const mask::Pattern &pattern);
+/// Whether every leaf has a closed-form generator.
+bool isClosedForm(const mask::Pattern &pattern);
 
 class Planner {
 public:
@@ -64,30 +61,33 @@ public:
   const Shape &shape() const { return shapeV; }
   const TileClassifier &classifier() const { return tiles; }
 
-  /// Runs of key tiles attended by query tile t, ascending, disjoint.
-  std::vector<TileRun> keyTiles(int64_t t) const;
-  /// Runs of query tiles attending key tile j, ascending, disjoint.
-  std::vector<TileRun> queryTiles(int64_t j) const;
+  /// The kernel's walk for query tile t: runs of key tiles, ascending.
+  std::vector<TileRun> walkKeyTiles(int64_t t) const;
+  /// The kernel's transposed walk for key tile j: runs of query tiles.
+  std::vector<TileRun> walkQueryTiles(int64_t j) const;
 
-  /// The generator of each leaf, in node order (combinators are skipped).
-  std::vector<std::pair<mask::Kind, Generator>> generators() const;
-  /// Whether every leaf has a closed-form generator.
-  bool closedForm() const;
+  /// Exactly the key tiles query tile t attends, ascending, with exact tags
+  /// (with predicates: Full and Empty exact, Partial possibly either).
+  std::vector<TileRun> keyTiles(int64_t t) const;
+  /// Exactly the query tiles attending key tile j.
+  std::vector<TileRun> queryTiles(int64_t j) const;
+  /// keyTiles(t) from the kernel's walk of query tile t, when the caller has
+  /// it already.
+  std::vector<TileRun> refineKeyTiles(int64_t t, const std::vector<TileRun> &walk) const {
+    return refine(false, t, walk);
+  }
+
   /// "closed-form" or "fallback".
-  std::string walkKind() const { return closedForm() ? "closed-form" : "fallback"; }
+  std::string walkKind() const { return isClosedForm(pattern) ? "closed-form" : "fallback"; }
 
 private:
-  struct Sets {
-    IntervalSet must, may;
-  };
   const mask::Pattern &pattern;
   Shape shapeV;
   TileClassifier tiles;
 
-  Sets candidates(int64_t lo, int64_t hi, bool transposed) const;
-  Sets leaf(const mask::Node &n, int64_t lo, int64_t hi, bool transposed) const;
-  std::vector<TileRun> classifyRuns(const Sets &other, int64_t lo, int64_t hi,
-                                    bool transposed) const;
+  std::vector<TileRun> walk(bool transposed, int64_t index) const;
+  std::vector<TileRun> refine(bool transposed, int64_t index,
+                              const std::vector<TileRun> &runs) const;
 };
 
 } // namespace sieve::plan

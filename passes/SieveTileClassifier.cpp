@@ -8,20 +8,19 @@
 using namespace sieve;
 using namespace sieve::plan;
 using mask::Kind;
-using mask::Unit;
 
 TileClassifier::TileClassifier(const mask::Pattern &pattern)
     : pattern(pattern) {
   for (const mask::Node &n : pattern.nodes) {
     switch (n.kind) {
     case Kind::Sink:
-      if (n.unit == Unit::Token)
+      if (n.unit == Unit::token)
         kCuts.push_back(n.a);
       else
         blockLevel = true;
       break;
     case Kind::Global:
-      if (n.unit == Unit::Token) {
+      if (n.unit == Unit::token) {
         qCuts.push_back(n.a);
         kCuts.push_back(n.a);
       } else {
@@ -30,7 +29,7 @@ TileClassifier::TileClassifier(const mask::Pattern &pattern)
       break;
     case Kind::Window:
     case Kind::Band:
-      blockLevel |= n.unit == Unit::Block;
+      blockLevel |= n.unit == Unit::block;
       break;
     case Kind::PowerOfTwo:
     case Kind::Stride:
@@ -96,14 +95,14 @@ TileClassifier::CellValue TileClassifier::evaluateCell(int64_t qa, int64_t qz,
       exact(IntervalSet::range(-n.a, IntervalSet::kMax));
       break;
     case Kind::Window:
-      if (n.unit == Unit::Token) {
+      if (n.unit == Unit::token) {
         exact(IntervalSet::range(0, n.a - 1));
         break;
       }
       exact(mask::evaluateLeaf(pattern, n, qa, ka) ? all : none);
       break;
     case Kind::Band:
-      if (n.unit == Unit::Token) {
+      if (n.unit == Unit::token) {
         exact(IntervalSet::range(n.a, n.b));
         break;
       }

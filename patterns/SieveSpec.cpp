@@ -73,6 +73,15 @@ static bool loadMlir(std::unique_ptr<llvm::MemoryBuffer> buffer,
 bool sieve::loadSpec(const std::string &spec, const std::string &patternName,
                      MLIRContext *ctx, LoadedSpec &out, std::string &error) {
   ctx->loadDialect<SieveDialect, arith::ArithDialect>();
+  // The text of a JSON spec, as host applications pass it.
+  size_t first = spec.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && spec[first] == '{') {
+    if (!patternName.empty()) {
+      error = "--pattern applies to .mlir specs only; a JSON spec holds one pattern";
+      return false;
+    }
+    return loadJson(spec, "<spec>", ctx, out, error);
+  }
   const std::string prefix = "builtin:";
   if (spec.rfind(prefix, 0) == 0) {
     std::string name = spec.substr(prefix.size());

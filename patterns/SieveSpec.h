@@ -18,7 +18,8 @@ struct LoadedSpec {
 };
 
 /// Loads `spec`: a `.json` file (spec format v1), a `.mlir` file holding
-/// `sieve.pattern`s, or `builtin:NAME`. `patternName` picks one pattern of a
+/// `sieve.pattern`s, `builtin:NAME`, or the text of a JSON spec (its first
+/// character after white space is '{'; errors are located in "<spec>"). `patternName` picks one pattern of a
 /// .mlir file that holds several. On failure returns false with a complete,
 /// located message in `error` (several lines for MLIR diagnostics).
 bool loadSpec(const std::string &spec, const std::string &patternName,

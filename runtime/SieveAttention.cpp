@@ -2,28 +2,23 @@
 
 #include "SieveDriver.h"
 #include "sieve/Attention.h"
+#include "sieve/sieve_kernel_abi.h"
 
 #include <algorithm>
 #include <climits>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <mutex>
 
 using namespace sieve;
 using namespace sieve::driver;
 
 namespace {
-/// The kernel's argument struct (SieveFwdCommon.cuh: SieveFwdParams), field
-/// for field; passed by value.
-struct FwdParams {
-  const void *q, *k, *v;
-  void *o;
-  float *lse;
-  int batch, heads, kvHeads, qLen, kLen;
-  float scale;
-  long long strides[12]; // q, k, v, o: batch, head, row
-};
+// The parameters cross to the kernel by value, so the host's view of the ABI
+// struct must be the device's: both compile sieve_kernel_abi.h.
+static_assert(sizeof(sieve_fwd_params) == 5 * 8 + 6 * 4 + 12 * 8, "unexpected padding");
 
-const char *dtypeName(ElementType t) { return t == ElementType::BF16 ? "bf16" : "fp16"; }
 
 /// Tensors of [batch, heads, rows, headDim] with strides `s` may be read;
 /// `write` also requires that no two elements share memory.
@@ -59,6 +54,19 @@ Status checkTensor(const char *name, const void *ptr, const int64_t s[3], int64_
 }
 } // namespace
 
+const char *sieve::elementTypeName(ElementType type) {
+  return type == ElementType::FP16 ? "fp16" : "bf16";
+}
+
+bool sieve::parseElementType(const std::string &name, ElementType &type) {
+  for (ElementType t : {ElementType::BF16, ElementType::FP16})
+    if (name == elementTypeName(t)) {
+      type = t;
+      return true;
+    }
+  return false;
+}
+
 void AttentionArgs::setContiguousStrides() {
   auto fill = [&](int64_t *s, int64_t heads, int64_t rows) {
     s[2] = headDim, s[1] = rows * headDim, s[0] = heads * rows * headDim;
@@ -92,8 +100,8 @@ Status sieve::validateLaunch(const AttentionArgs &a, const KernelInfo &kernel) {
                          std::to_string(kernel.headDim) + " but the launch has " +
                          std::to_string(a.headDim));
   if (a.dtype != kernel.dtype)
-    return Status::error(std::string("the kernel was compiled for ") + dtypeName(kernel.dtype) +
-                         " but the launch has " + dtypeName(a.dtype));
+    return Status::error(std::string("the kernel was compiled for ") + elementTypeName(kernel.dtype) +
+                         " but the launch has " + elementTypeName(a.dtype));
   if (a.heads > 65535 || a.batch > 65535)
     return Status::error("heads and batch must be at most 65535 (grid limits)");
   if (!std::isfinite(a.scale) || a.scale < 0)
@@ -109,14 +117,85 @@ Status sieve::validateLaunch(const AttentionArgs &a, const KernelInfo &kernel) {
   return checkTensor("o", a.o, a.oStride, a.batch, a.heads, a.qLen, a.headDim, true);
 }
 
+/// The cubin and, per context it was used in, its module and function.
 struct AttentionKernel::Impl {
-  CUmodule module = nullptr;
-  CUfunction function = nullptr;
+  std::vector<char> image;
   KernelInfo info;
+  struct Loaded {
+    CUcontext context;
+    CUmodule module;
+    CUfunction function;
+  };
+  std::mutex mutex;
+  std::vector<Loaded> loaded;
+
   ~Impl() {
     const Api *a;
-    if (module && driver::get(a))
-      a->moduleUnload(module);
+    if (loaded.empty() || !driver::get(a))
+      return;
+    // A module is unloaded from its own context.
+    for (const Loaded &l : loaded)
+      if (check(a->ctxPushCurrent(l.context), "cuCtxPushCurrent")) {
+        a->moduleUnload(l.module);
+        CUcontext popped;
+        a->ctxPopCurrent(&popped);
+      }
+  }
+
+  /// The function in `context`, loading the module there on first use.
+  Status functionIn(const Api *a, CUcontext context, CUfunction &function) {
+    std::lock_guard<std::mutex> guard(mutex);
+    for (const Loaded &l : loaded)
+      if (l.context == context) {
+        function = l.function;
+        return Status::success();
+      }
+    Loaded l{context, nullptr, nullptr};
+    if (Status s = check(a->moduleLoadData(&l.module, image.data()), "cuModuleLoadData"); !s)
+      return s;
+    // The first load reads the launch information (the same in every context).
+    Status s = loaded.empty() ? readInfo(a, l.module) : Status::success();
+    if (s)
+      s = check(a->moduleGetFunction(&l.function, l.module, SIEVE_FWD_ENTRY),
+                "the module has no " SIEVE_FWD_ENTRY);
+    // Above 48 KiB of dynamic shared memory the limit must be raised.
+    if (s)
+      s = check(a->funcSetAttribute(l.function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                    info.sharedBytes),
+                "cuFuncSetAttribute(max dynamic shared memory)");
+    if (!s) {
+      a->moduleUnload(l.module);
+      return s;
+    }
+    loaded.push_back(l);
+    function = l.function;
+    return Status::success();
+  }
+
+  /// Reads and checks the module's sieve_launch_info.
+  Status readInfo(const Api *a, CUmodule module) {
+    CUdeviceptr ptr;
+    size_t size = 0;
+    if (Status s = check(a->moduleGetGlobal(&ptr, &size, module, SIEVE_LAUNCH_SYMBOL),
+                         "the module has no " SIEVE_LAUNCH_SYMBOL " (not a sieve kernel?)");
+        !s)
+      return s;
+    sieve_launch_info li;
+    std::memset(&li, 0, sizeof li);
+    if (Status s = check(a->memcpyDtoH(&li, ptr, std::min(size, sizeof li)), "cuMemcpyDtoH"); !s)
+      return s;
+    if (size < sizeof(int) || li.abi_version != SIEVE_KERNEL_ABI_VERSION)
+      return Status::error("the kernel was built for kernel ABI version " +
+                           std::to_string(size < sizeof(int) ? 0 : li.abi_version) +
+                           " but this sieve reads version " +
+                           std::to_string(SIEVE_KERNEL_ABI_VERSION) + ": compile it again");
+    if (size != sizeof li || li.operation != SIEVE_ABI_OP_FORWARD)
+      return Status::error("the module is not a forward attention kernel");
+    info.headDim = li.head_dim;
+    info.dtype = li.dtype == SIEVE_ABI_FP16 ? ElementType::FP16 : ElementType::BF16;
+    info.tileQ = li.tile_q, info.tileK = li.tile_k;
+    info.threads = li.threads, info.sharedBytes = li.shared_bytes;
+    return Status::success();
   }
 };
 
@@ -128,37 +207,16 @@ AttentionKernel &AttentionKernel::operator=(AttentionKernel &&) noexcept = defau
 const KernelInfo &AttentionKernel::info() const { return impl->info; }
 
 Status AttentionKernel::load(const std::vector<char> &cubin, AttentionKernel &out) {
+  if (cubin.size() < 4 || std::memcmp(cubin.data(), "\x7f" "ELF", 4) != 0)
+    return Status::error("not a cubin (no ELF header)");
   const Api *a;
-  if (Status s = driver::get(a); !s)
+  CUcontext context;
+  if (Status s = currentContext(a, context); !s)
     return s;
   auto impl = std::make_unique<Impl>();
-  if (Status s = check(a->moduleLoadData(&impl->module, cubin.data()), "cuModuleLoadData"); !s)
-    return s;
-  if (Status s = check(a->moduleGetFunction(&impl->function, impl->module, "sieve_attention_fwd"),
-                       "the module has no sieve_attention_fwd");
-      !s)
-    return s;
-  // {threads, shared bytes, tile_q, tile_k, head_dim, is_fp16} (the template's
-  // launch-info array).
-  CUdeviceptr ptr;
-  size_t size = 0;
-  if (Status s = check(a->moduleGetGlobal(&ptr, &size, impl->module, "sieve_fwd_launch_info"),
-                       "the module has no sieve_fwd_launch_info");
-      !s)
-    return s;
-  int values[6] = {};
-  if (Status s = check(a->memcpyDtoH(values, ptr, std::min(size, sizeof values)), "cuMemcpyDtoH"); !s)
-    return s;
-  KernelInfo &k = impl->info;
-  k.threads = values[0], k.sharedBytes = values[1], k.tileQ = values[2], k.tileK = values[3];
-  if (size >= sizeof values) {
-    k.headDim = values[4];
-    k.dtype = values[5] ? ElementType::FP16 : ElementType::BF16;
-  }
-  // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES: above 48 KiB it must be raised.
-  if (Status s = check(a->funcSetAttribute(impl->function, 8, k.sharedBytes),
-                       "cuFuncSetAttribute(max dynamic shared memory)");
-      !s)
+  impl->image = cubin;
+  CUfunction function;
+  if (Status s = impl->functionIn(a, context, function); !s)
     return s;
   out.impl = std::move(impl);
   return Status::success();
@@ -170,19 +228,23 @@ Status AttentionKernel::launch(const AttentionArgs &args, void *stream) const {
   if (Status s = validateLaunch(args, impl->info); !s)
     return s;
   const Api *a;
-  if (Status s = driver::get(a); !s)
+  CUcontext context;
+  if (Status s = currentContext(a, context); !s)
     return s;
-  FwdParams p{args.q, args.k, args.v, args.o, args.lse, args.batch, args.heads,
-              args.kvHeads, args.qLen, args.kLen,
-              args.scale > 0 ? args.scale : 1.0f / std::sqrt(float(args.headDim)), {}};
-  const int64_t *src[4] = {args.qStride, args.kStride, args.vStride, args.oStride};
-  for (int t = 0; t < 4; ++t)
-    for (int i = 0; i < 3; ++i)
-      p.strides[3 * t + i] = src[t][i];
+  CUfunction function;
+  if (Status s = impl->functionIn(a, context, function); !s)
+    return s;
+  sieve_fwd_params p{args.q, args.k, args.v, args.o, args.lse, args.batch, args.heads,
+                     args.kvHeads, args.qLen, args.kLen,
+                     args.scale > 0 ? args.scale : 1.0f / std::sqrt(float(args.headDim)),
+                     args.qStride[0], args.qStride[1], args.qStride[2],
+                     args.kStride[0], args.kStride[1], args.kStride[2],
+                     args.vStride[0], args.vStride[1], args.vStride[2],
+                     args.oStride[0], args.oStride[1], args.oStride[2]};
   void *params[] = {&p};
   unsigned tiles = unsigned((args.qLen + impl->info.tileQ - 1) / impl->info.tileQ);
-  return check(a->launchKernel(impl->function, tiles, args.heads, args.batch,
-                               impl->info.threads, 1, 1, impl->info.sharedBytes,
-                               reinterpret_cast<CUstream>(stream), params, nullptr),
+  return check(a->launchKernel(function, tiles, args.heads, args.batch, impl->info.threads, 1, 1,
+                               impl->info.sharedBytes, reinterpret_cast<CUstream>(stream), params,
+                               nullptr),
                "cuLaunchKernel");
 }

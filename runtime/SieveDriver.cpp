@@ -1,8 +1,16 @@
 //===- SieveDriver.cpp - The CUDA driver through dlopen ---------*- C++ -*-===//
+//
+// Every call works in the context current on the calling thread, so a
+// process that drives one GPU per thread or per process (torchrun with
+// set_device) launches where it expects; modules are loaded per context by
+// AttentionKernel.
+//
+//===----------------------------------------------------------------------===//
 
 #include "SieveDriver.h"
 #include "sieve/Attention.h"
 
+#include <atomic>
 #include <dlfcn.h>
 #include <mutex>
 
@@ -18,10 +26,9 @@ template <typename Fn> bool bind(void *h, const char *name, Fn &fn) {
 struct Loaded {
   Api api{};
   Status status;
-  CUcontext context = nullptr;
 };
 
-Loaded &loaded() {
+const Loaded &loaded() {
   static Loaded l;
   static std::once_flag once;
   std::call_once(once, [] {
@@ -36,7 +43,11 @@ Loaded &loaded() {
               bind(h, "cuDeviceGetAttribute", a.deviceGetAttribute) &&
               bind(h, "cuDeviceGetName", a.deviceGetName) &&
               bind(h, "cuDevicePrimaryCtxRetain", a.primaryCtxRetain) &&
+              bind(h, "cuCtxGetCurrent", a.ctxGetCurrent) &&
               bind(h, "cuCtxSetCurrent", a.ctxSetCurrent) &&
+              bind(h, "cuCtxGetDevice", a.ctxGetDevice) &&
+              bind(h, "cuCtxPushCurrent_v2", a.ctxPushCurrent) &&
+              bind(h, "cuCtxPopCurrent_v2", a.ctxPopCurrent) &&
               bind(h, "cuCtxSynchronize", a.ctxSynchronize) &&
               bind(h, "cuModuleLoadData", a.moduleLoadData) &&
               bind(h, "cuModuleUnload", a.moduleUnload) &&
@@ -57,38 +68,68 @@ Loaded &loaded() {
       l.status = Status::error("the CUDA driver lacks an entry point sieve needs");
       return;
     }
-    CUdevice dev = 0;
-    if (Status s = check(a.init(0), "cuInit"); !s) {
+    if (Status s = check(a.init(0), "cuInit"); !s)
       l.status = Status::error(s.message + " (no usable GPU?)");
-      return;
-    }
-    if (Status s = check(a.deviceGet(&dev, 0), "cuDeviceGet"); !s) {
-      l.status = s;
-      return;
-    }
-    l.status = check(a.primaryCtxRetain(&l.context, dev), "cuDevicePrimaryCtxRetain");
   });
   return l;
 }
+
+std::atomic<const Api *> testApi{nullptr};
 } // namespace
 
+void driver::setApiForTesting(const Api *api) { testApi = api; }
+
 Status driver::check(CUresult rc, const char *what) {
-  if (rc == 0)
+  if (rc == CUDA_SUCCESS)
     return Status::success();
   const char *text = nullptr;
-  if (loaded().api.getErrorString)
-    loaded().api.getErrorString(rc, &text);
+  const Api *a = testApi.load();
+  if (!a && loaded().status)
+    a = &loaded().api;
+  if (a && a->getErrorString)
+    a->getErrorString(rc, &text);
   return Status::error(std::string(what) + ": " + (text ? text : "CUDA error") + " (" +
                        std::to_string(rc) + ")");
 }
 
 Status driver::get(const Api *&api) {
-  Loaded &l = loaded();
+  if ((api = testApi.load()))
+    return Status::success();
+  const Loaded &l = loaded();
   if (!l.status)
     return l.status;
-  if (Status s = check(l.api.ctxSetCurrent(l.context), "cuCtxSetCurrent"); !s)
-    return s;
   api = &l.api;
+  return Status::success();
+}
+
+Status driver::currentContext(const Api *&api, CUcontext &context) {
+  if (Status s = get(api); !s)
+    return s;
+  context = nullptr;
+  if (Status s = check(api->ctxGetCurrent(&context), "cuCtxGetCurrent"); !s)
+    return s;
+  if (context)
+    return Status::success();
+  CUdevice dev = 0;
+  if (Status s = check(api->deviceGet(&dev, 0), "cuDeviceGet"); !s)
+    return s;
+  if (Status s = check(api->primaryCtxRetain(&context, dev), "cuDevicePrimaryCtxRetain"); !s)
+    return s;
+  return check(api->ctxSetCurrent(context), "cuCtxSetCurrent");
+}
+
+static Status describe(const Api *a, CUdevice dev, DeviceInfo &info) {
+  char name[256] = {};
+  if (Status s = check(a->deviceGetName(name, sizeof name, dev), "cuDeviceGetName"); !s)
+    return s;
+  info.name = name;
+  info.ordinal = dev;
+  for (auto [attribute, value] :
+       {std::pair{CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, &info.major},
+        std::pair{CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, &info.minor},
+        std::pair{CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, &info.multiprocessors}})
+    if (Status s = check(a->deviceGetAttribute(value, attribute, dev), "cuDeviceGetAttribute"); !s)
+      return s;
   return Status::success();
 }
 
@@ -99,13 +140,18 @@ Status sieve::queryDevice(int ordinal, DeviceInfo &info) {
   CUdevice dev;
   if (Status s = check(a->deviceGet(&dev, ordinal), "cuDeviceGet"); !s)
     return s;
-  char name[256] = {};
-  a->deviceGetName(name, sizeof name, dev);
-  info.name = name;
-  // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR / MINOR.
-  if (Status s = check(a->deviceGetAttribute(&info.major, 75, dev), "cuDeviceGetAttribute"); !s)
+  return describe(a, dev, info);
+}
+
+Status sieve::currentDevice(DeviceInfo &info) {
+  const Api *a;
+  CUcontext ctx;
+  if (Status s = currentContext(a, ctx); !s)
     return s;
-  return check(a->deviceGetAttribute(&info.minor, 76, dev), "cuDeviceGetAttribute");
+  CUdevice dev;
+  if (Status s = check(a->ctxGetDevice(&dev), "cuCtxGetDevice"); !s)
+    return s;
+  return describe(a, dev, info);
 }
 
 Status sieve::deviceAlloc(size_t bytes, void **ptr) {
@@ -113,7 +159,8 @@ Status sieve::deviceAlloc(size_t bytes, void **ptr) {
     return Status::error("deviceAlloc: ptr is null");
   *ptr = nullptr;
   const Api *a;
-  if (Status s = driver::get(a); !s)
+  CUcontext ctx;
+  if (Status s = currentContext(a, ctx); !s)
     return s;
   CUdeviceptr p = 0;
   Status s = check(a->memAlloc(&p, bytes), "cuMemAlloc");
@@ -123,7 +170,8 @@ Status sieve::deviceAlloc(size_t bytes, void **ptr) {
 
 Status sieve::deviceFree(void *ptr) {
   const Api *a;
-  if (Status s = driver::get(a); !s)
+  CUcontext ctx;
+  if (Status s = currentContext(a, ctx); !s)
     return s;
   return check(a->memFree(reinterpret_cast<CUdeviceptr>(ptr)), "cuMemFree");
 }
@@ -139,7 +187,8 @@ Status sieve::copyToDevice(void *dst, const void *src, size_t bytes) {
   if (Status s = checkCopy("copyToDevice", dst, src, bytes); !s)
     return s;
   const Api *a;
-  if (Status s = driver::get(a); !s)
+  CUcontext ctx;
+  if (Status s = currentContext(a, ctx); !s)
     return s;
   return check(a->memcpyHtoD(reinterpret_cast<CUdeviceptr>(dst), src, bytes), "cuMemcpyHtoD");
 }
@@ -148,21 +197,24 @@ Status sieve::copyToHost(void *dst, const void *src, size_t bytes) {
   if (Status s = checkCopy("copyToHost", dst, src, bytes); !s)
     return s;
   const Api *a;
-  if (Status s = driver::get(a); !s)
+  CUcontext ctx;
+  if (Status s = currentContext(a, ctx); !s)
     return s;
   return check(a->memcpyDtoH(dst, reinterpret_cast<CUdeviceptr>(src), bytes), "cuMemcpyDtoH");
 }
 
 Status sieve::deviceSynchronize() {
   const Api *a;
-  if (Status s = driver::get(a); !s)
+  CUcontext ctx;
+  if (Status s = currentContext(a, ctx); !s)
     return s;
   return check(a->ctxSynchronize(), "cuCtxSynchronize");
 }
 
 Status sieve::timeOnDevice(const std::function<Status()> &fn, float &ms) {
   const Api *a;
-  if (Status s = driver::get(a); !s)
+  CUcontext ctx;
+  if (Status s = currentContext(a, ctx); !s)
     return s;
   CUevent start = nullptr, stop = nullptr;
   Status s = check(a->eventCreate(&start, 0), "cuEventCreate");

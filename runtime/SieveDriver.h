@@ -18,6 +18,15 @@ using CUfunction = struct CUfunc_st *;
 using CUstream = struct CUstream_st *;
 using CUevent = struct CUevent_st *;
 
+/// The driver's enum values sieve passes (cuda.h's names and numbers).
+enum : int {
+  CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16,
+  CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75,
+  CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76,
+};
+enum : int { CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8 };
+enum : int { CUDA_SUCCESS = 0, CUDA_ERROR_INVALID_CONTEXT = 201 };
+
 /// The driver entry points sieve uses, with their documented C signatures.
 struct Api {
   CUresult (*init)(unsigned);
@@ -25,7 +34,11 @@ struct Api {
   CUresult (*deviceGetAttribute)(int *, int, CUdevice);
   CUresult (*deviceGetName)(char *, int, CUdevice);
   CUresult (*primaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*ctxGetCurrent)(CUcontext *);
   CUresult (*ctxSetCurrent)(CUcontext);
+  CUresult (*ctxGetDevice)(CUdevice *);
+  CUresult (*ctxPushCurrent)(CUcontext);
+  CUresult (*ctxPopCurrent)(CUcontext *);
   CUresult (*ctxSynchronize)();
   CUresult (*moduleLoadData)(CUmodule *, const void *);
   CUresult (*moduleUnload)(CUmodule);
@@ -46,13 +59,21 @@ struct Api {
   CUresult (*eventDestroy)(CUevent);
 };
 
-/// Loads libcuda.so.1, initialises it and makes device 0's primary context
-/// current on this thread. Fails with a clear message when there is no
-/// driver or no device.
+/// Loads libcuda.so.1 and initialises it (once). Fails with a clear message
+/// when there is no driver or no device. Touches no context.
 Status get(const Api *&api);
+
+/// The context current on the calling thread. When there is none (a
+/// program without its own CUDA runtime), device 0's primary context is made
+/// current first, which is what cudaSetDevice(0) would do.
+Status currentContext(const Api *&api, CUcontext &context);
 
 /// "<what>: <driver's error string> (<code>)" unless rc is success.
 Status check(CUresult rc, const char *what);
+
+/// Replaces the driver for tests (null: the real one again). The table must
+/// outlive its use.
+void setApiForTesting(const Api *api);
 
 } // namespace sieve::driver
 

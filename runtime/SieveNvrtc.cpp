@@ -15,6 +15,7 @@
 #include <dlfcn.h>
 #include <mutex>
 #include <regex>
+#include <sstream>
 
 using namespace sieve;
 
@@ -155,4 +156,41 @@ Status sieve::compileCuda(const std::string &source, const std::string &name,
   result.milliseconds = std::chrono::duration<double, std::milli>(
                             std::chrono::steady_clock::now() - start).count();
   return Status::success();
+}
+
+bool sieve::parsePtxasLog(const std::string &log, const std::string &function,
+                          KernelResources &out) {
+  out = KernelResources();
+  out.function = function;
+  std::istringstream lines(log);
+  std::string line;
+  bool inFunction = false, found = false;
+  static const std::regex entry(R"(Compiling entry function '([^']+)')");
+  static const std::regex frame(
+      R"((\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads)");
+  static const std::regex used(R"(Used (\d+) registers)");
+  static const std::regex smem(R"((\d+) bytes smem)");
+  while (std::getline(lines, line)) {
+    std::smatch m;
+    if (line.find("ptxas warning") != std::string::npos || line.find("warning :") != std::string::npos)
+      out.warnings.push_back(line);
+    if (std::regex_search(line, m, entry)) {
+      inFunction = m[1] == function;
+      found |= inFunction;
+      continue;
+    }
+    if (!inFunction)
+      continue;
+    if (std::regex_search(line, m, frame)) {
+      out.stackBytes = std::stoi(m[1]);
+      out.spillStoreBytes = std::stoi(m[2]);
+      out.spillLoadBytes = std::stoi(m[3]);
+    }
+    if (std::regex_search(line, m, used)) {
+      out.registers = std::stoi(m[1]);
+      if (std::regex_search(line, m, smem))
+        out.sharedBytes = std::stoi(m[1]);
+    }
+  }
+  return found && out.registers > 0;
 }

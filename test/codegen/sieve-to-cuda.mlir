@@ -1,34 +1,25 @@
 // RUN: sieve-translate --sieve-to-cuda %s | FileCheck %s
-// RUN: sieve-translate --sieve-to-cuda-kernel %s | FileCheck %s --check-prefix=KERNEL
 
-// The prelude: configuration, the walk library, then the pattern's mask and
-// walk. No header is included: NVRTC compiles it with no include path.
-// CHECK-NOT:   #include
-// CHECK:       #define SIEVE_HEAD_DIM 128
-// CHECK-NEXT:  #define SIEVE_DTYPE_BF16 1
-// CHECK-NEXT:  #define SIEVE_TILE_Q 128
-// CHECK-NEXT:  #define SIEVE_TILE_K 64
-// CHECK-NEXT:  #define SIEVE_FWD_WARPS 4
-// CHECK:       namespace sieve_rt {
-
+// The pattern code: the element mask and the walk rules, composed from
+// SieveWalkRules.h with each term's parameters.
 // CHECK-LABEL: // Pattern @power_attention, block size [256, 256].
-// CHECK:       __device__ __forceinline__ bool mask(long long q_, long long k_) {
-// CHECK-NEXT:    const int q = (int)q_, k = (int)k_;
-// CHECK:         const bool m0 = (k <= q + 0);
-// CHECK-NEXT:    const bool m1 = (kb < 1);
-// CHECK-NEXT:    const bool m2 = ((d >= 0) & (d < 5));
-// CHECK-NEXT:    const bool m3 = ((d >= 0) & ((d & (d - 1)) == 0));
+// CHECK:       static SIEVE_HD bool mask(long long q_, long long k_) {
+// CHECK-NEXT:    typedef int T;
+// CHECK:         const bool m0 = sieve::walk::causal_has<T>(t, T(0LL));
+// CHECK-NEXT:    const bool m1 = sieve::walk::below_has<T>(kb, T(1LL));
+// CHECK-NEXT:    const bool m2 = sieve::walk::band_has<T>(d, T(0), T(4LL));
+// CHECK-NEXT:    const bool m3 = sieve::walk::power_has<T>(d);
 // CHECK-NEXT:    const bool m4 = m1 | m2 | m3;
 // CHECK-NEXT:    const bool m5 = m0 & m4;
 // CHECK-NEXT:    return m5;
-// CHECK:       struct Walk {
-// CHECK:         long long may2(long long x) const {
-// CHECK-NEXT:      return sieve_rt::blocks_next(x, qb0, qb1, kBlockK, [](long long qb, long long kb) { return sieve_rt::band_may(qb, kb, 0LL, 4LL); });
-// CHECK:         long long may3(long long x) const {
-// CHECK-NEXT:      return sieve_rt::blocks_next(x, qb0, qb1, kBlockK, [](long long qb, long long kb) { return sieve_rt::power_may(qb, kb); });
-// CHECK:         __device__ bool next(int &tile, bool &full) {
-// CHECK:           const long long x = may5(cursor * kTileK);
-// CHECK:           const long long e = nms5(j * kTileK);
+// CHECK:       template <bool Tr> struct Rules {
+// CHECK:         may(long long x) const { return may5(x); }
+// CHECK:         may0(long long x) const { return sieve::walk::token_band_may<Tr>(r, x, 0LL, sieve::walk::kInf); }
+// CHECK:         may2(long long x) const { return sieve::walk::over_blocks(r, x, [&](long long b, long long y) { return sieve::walk::block_band_may<Tr>(b, y, 0LL, 4LL); }); }
+// CHECK:         may3(long long x) const { return sieve::walk::over_blocks(r, x, [&](long long b, long long y) { return sieve::walk::power_may<Tr>(b, y); }); }
+// A union's may takes the least answer, an intersection's leapfrogs.
+// CHECK:         may4(long long x) const { return sieve::walk::least(3, x,
+// CHECK:         may5(long long x) const { return sieve::walk::leapfrog(2, x, r.other_end,
 sieve.pattern @power_attention block_size [256, 256] {
   %c = sieve.causal
   %s = sieve.sink 1 block
@@ -42,16 +33,15 @@ sieve.pattern @power_attention block_size [256, 256] {
 // A predicate keeps the 64-bit semantics of the expression language; the
 // walk may visit any tile for it (never sure), the rest stays closed form.
 // CHECK-LABEL: // Pattern @custom, block size [64, 64].
-// CHECK:         bool m1_;
-// CHECK:         const long long e1_5 = sieve_rt::rem(e1_1, e1_4);
-// CHECK:         const bool m1 = m1_;
+// CHECK:         bool m1;
+// CHECK:         const long long e1_5 = sieve::expr_ops::rem(e1_1, e1_4);
+// CHECK:         m1 = e1_7 != 0;
 // CHECK:         const bool m3 = !m1;
-// CHECK:       long long may1(long long x) const {
-// CHECK-NEXT:    return x;
-// CHECK:       long long nms1(long long x) const {
-// CHECK-NEXT:    return x;
-// CHECK:       long long may3(long long x) const {
-// CHECK-NEXT:    return nms1(x);
+// CHECK:         may1(long long x) const { return x; }
+// CHECK-NEXT:    nms1(long long x) const { return x; }
+// A negation swaps the questions.
+// CHECK:         may3(long long x) const { return nms1(x); }
+// CHECK-NEXT:    nms3(long long x) const { return may1(x); }
 sieve.pattern @custom block_size [64, 64] {
   %c = sieve.causal
   %p = sieve.predicate {
@@ -68,14 +58,20 @@ sieve.pattern @custom block_size [64, 64] {
   sieve.yield %m : !sieve.mask
 }
 
-// Constants past 2^30 switch the mask to 64-bit arithmetic.
+// A constant that does not fit 32 bits switches the mask to 64-bit
+// arithmetic; a causal offset is compared as t >= -offset, which cannot
+// overflow near 2^31.
 // CHECK-LABEL: // Pattern @wide, block size [256, 256].
-// CHECK:         const long long q = q_, k = k_, qb = q / kBlockQ, kb = k / kBlockK;
-// CHECK:         const bool m0 = (k < 2147483648LL);
+// CHECK:         typedef long long T;
+// CHECK:         const bool m0 = sieve::walk::below_has<T>(k, T(2147483648LL));
+// CHECK-LABEL: // Pattern @offset, block size [256, 256].
+// CHECK:         typedef int T;
+// CHECK:         const bool m0 = sieve::walk::causal_has<T>(t, T(-1073741823LL));
 sieve.pattern @wide block_size [256, 256] {
   %s = sieve.sink 2147483648 token
   sieve.yield %s : !sieve.mask
 }
-
-// KERNEL: sieve_attention_fwd(const SieveFwdParams p) {
-// KERNEL: extern "C" __global__ void sieve_mask_dump(
+sieve.pattern @offset block_size [256, 256] {
+  %c = sieve.causal offset 1073741823
+  sieve.yield %c : !sieve.mask
+}

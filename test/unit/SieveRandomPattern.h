@@ -36,7 +36,7 @@ private:
     using mask::Kind;
     int choice = depth <= 0 ? int(rng() % 11) : int(rng() % 15);
     mask::Node n;
-    n.unit = rng() % 2 ? mask::Unit::Block : mask::Unit::Token;
+    n.unit = rng() % 2 ? Unit::block : Unit::token;
     switch (choice) {
     case 0: n.kind = Kind::Full; break;
     case 1: n.kind = Kind::Causal; n.a = uniform(-20, 20); break;

@@ -6,18 +6,16 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/sieve/SieveCommands.h"
-#include "patterns/SieveBuiltins.h"
-#include "codegen/SieveCodegen.h"
 #include "dialect/SieveMaskFromIR.h"
-#include "passes/SievePasses.h"
-#include "runtime/SieveCompileInternal.h"
-#include "sieve/Jit.h"
+#include "passes/SievePlanner.h"
+#include "patterns/SieveBuiltins.h"
 #include "patterns/SieveSpec.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/Pass/PassManager.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <nlohmann/json.hpp>
 
 using namespace sieve;
 
@@ -44,14 +42,33 @@ bool cli::loadPattern(const std::string &specArg, const std::string &patternName
   return true;
 }
 
-int cli::runList() {
+Status cli::compileRequest(const std::string &arch, const std::string &kernel, int headDim,
+                           const std::string &dtype, const std::vector<std::string> &nvrtcOptions,
+                           api::CompileRequest &request, std::string *where) {
+  if (Status s = api::resolveTarget(arch, request.kernel.target, where); !s)
+    return s;
+  request.kernel.variant = kernel;
+  request.kernel.headDim = headDim;
+  request.kernel.dtype = dtype == "fp16" ? codegen::DType::FP16 : codegen::DType::BF16;
+  request.nvrtcOptions = nvrtcOptions;
+  return Status::success();
+}
+
+int cli::runList(bool kernels) {
+  if (kernels) {
+    for (const codegen::KernelVariant &v : codegen::kernelVariants())
+      llvm::outs() << v.name << "  " << codegen::operationName(v.operation) << ", "
+                   << codegen::kvLayoutName(v.kvLayout) << " KV; needs " << v.needs << "; "
+                   << (v.verified ? "verified on a GPU" : "not yet run on a GPU (opt-in)")
+                   << "\n    " << v.summary << "\n";
+    return 0;
+  }
   size_t width = 0;
   for (const Builtin &b : builtins())
     width = std::max(width, b.name.size());
-  for (const Builtin &b : builtins()) {
-    llvm::outs() << b.name << std::string(width + 2 - b.name.size(), ' ')
-                 << b.description << "\n";
-  }
+  for (const Builtin &b : builtins())
+    llvm::outs() << b.name << std::string(width + 2 - b.name.size(), ' ') << b.description
+                 << "\n";
   return 0;
 }
 
@@ -66,33 +83,60 @@ static int writeOutput(const std::string &path, llvm::StringRef bytes, bool bina
   return 0;
 }
 
-static codegen::KernelConfig configFor(const mask::Pattern &m,
-                                       const cli::CompileOptions &options) {
-  codegen::DType dtype = options.dtype == "fp16" ? codegen::DType::FP16 : codegen::DType::BF16;
-  return codegen::defaultConfig(options.headDim, dtype, m, options.arch);
+/// The walk the kernel makes at one length, as comments after the plan:
+/// per query tile, its runs of key tiles (the host runs the kernel's rules).
+static std::string walkComments(const mask::Pattern &m, int64_t tileQ, int64_t tileK,
+                                int64_t seqLen) {
+  plan::Planner planner(m, plan::Shape{tileQ, tileK, seqLen, seqLen});
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  os << "// The kernel's walk at " << seqLen << " tokens (tiles " << tileQ << " x " << tileK
+     << "): per query tile, key tiles [begin, end) full or partial.\n";
+  for (int64_t t = 0; t < planner.shape().numQueryTiles(); ++t) {
+    os << "// query tile " << t << ":";
+    for (const plan::TileRun &r : planner.walkKeyTiles(t))
+      os << " " << r.begin << "-" << r.end << (r.full ? " full," : " partial,");
+    os << "\n";
+  }
+  return out;
 }
 
-Status cli::compileKernel(PatternOp pattern, const mask::Pattern &m,
-                          const CompileOptions &options, std::vector<char> &binary,
-                          std::string *from) {
-  std::string source = codegen::emitForwardKernel(m, configFor(m, options));
-  return compilePatternKernel(pattern, source, options.arch, options.emit, options.useCache,
-                              options.nvrtcOptions, binary, from);
-}
-
-/// --emit cuda, ptx or cubin: the forward kernel for the pattern.
-static int emitKernel(PatternOp pattern, const cli::CompileOptions &options) {
-  mlir::FailureOr<mask::Pattern> m = buildMaskPattern(pattern);
-  if (mlir::failed(m))
-    return cli::error("the pattern has no reference semantics");
-  if (options.emit == "cuda")
-    return writeOutput(options.output, codegen::emitForwardKernel(*m, configFor(*m, options)),
-                       false);
-  std::vector<char> binary;
-  if (Status s = cli::compileKernel(pattern, *m, options, binary); !s)
+/// --emit resources: the kernel compiled with ptxas's report (never from the
+/// cache, which keeps no log): registers, spills, stack, ptxas warnings.
+static int emitResources(LoadedSpec &spec, api::CompileRequest request,
+                         const cli::CompileOptions &options) {
+  request.output = api::Output::Cubin;
+  request.useCache = false;
+  request.nvrtcOptions.push_back("--ptxas-options=-v");
+  api::CompileResult result;
+  if (Status s = api::compilePattern(spec, request, result); !s)
     return cli::error(s.message);
-  return writeOutput(options.output, llvm::StringRef(binary.data(), binary.size()),
-                     options.emit == "cubin");
+  KernelResources r;
+  if (!parsePtxasLog(result.log, "sieve_attention_fwd", r))
+    return cli::error("ptxas reported no resources for sieve_attention_fwd:\n" + result.log);
+  const codegen::KernelConfig &c = result.config;
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  if (options.json) {
+    nlohmann::ordered_json j = {
+        {"pattern", result.patternName}, {"kernel", c.variant->name},
+        {"arch", c.target.str()},        {"head_dim", c.headDim},
+        {"dtype", codegen::dtypeName(c.dtype)},
+        {"tiles", {c.tileQ, c.tileK}},   {"function", r.function},
+        {"registers", r.registers},      {"stack_bytes", r.stackBytes},
+        {"spill_store_bytes", r.spillStoreBytes}, {"spill_load_bytes", r.spillLoadBytes},
+        {"static_shared_bytes", r.sharedBytes},   {"ptxas_warnings", r.warnings}};
+    os << j.dump(2) << "\n";
+  } else {
+    os << result.patternName << ": " << c.variant->name << " " << c.target.str() << " hd"
+       << c.headDim << " " << codegen::dtypeName(c.dtype) << " " << c.tileQ << "x" << c.tileK
+       << ": " << r.registers << " registers, " << r.spillStoreBytes << " bytes spill stores, "
+       << r.spillLoadBytes << " bytes spill loads, " << r.stackBytes << " bytes stack, "
+       << r.warnings.size() << " ptxas warnings\n";
+    for (const std::string &w : r.warnings)
+      os << "  " << w << "\n";
+  }
+  return writeOutput(options.output, text, false);
 }
 
 int cli::runCompile(const CompileOptions &options) {
@@ -101,31 +145,57 @@ int cli::runCompile(const CompileOptions &options) {
   std::string message;
   if (!loadSpec(options.spec, options.pattern, &context, spec, message))
     return error(message);
-  if (options.emit == "cuda" || options.emit == "ptx" || options.emit == "cubin")
-    return emitKernel(spec.pattern, options);
-
-  mlir::Operation *result = spec.pattern;
-  if (options.emit == "plan") {
-    // The pattern alone, canonicalized and lowered by the same pipeline
-    // sieve-opt registers as sieve-compile.
-    for (PatternOp other : llvm::make_early_inc_range(spec.module->getOps<PatternOp>()))
-      if (other != spec.pattern)
-        other.erase();
-    SieveCompileOptions pipeline;
-    pipeline.tileQ = options.tileQ;
-    pipeline.tileK = options.tileK;
-    mlir::PassManager pm(&context);
-    buildSieveCompilePipeline(pm, pipeline);
-    if (mlir::failed(pm.run(*spec.module)))
-      return error("lowering '" + options.spec + "' to a plan failed");
-    result = *spec.module;
+  if (options.emit == "mlir") {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    spec.pattern->print(os);
+    return writeOutput(options.output, text + "\n", false);
   }
-  std::error_code ec;
-  llvm::ToolOutputFile out(options.output, ec, llvm::sys::fs::OF_Text);
-  if (ec)
-    return error("cannot write '" + options.output + "': " + ec.message());
-  result->print(out.os());
-  out.os() << "\n";
-  out.keep();
-  return 0;
+  api::CompileRequest request;
+  if (Status s = compileRequest(options.arch, options.kernel, options.headDim, options.dtype,
+                                options.nvrtcOptions, request);
+      !s)
+    return error(s.message);
+  request.useCache = options.useCache;
+
+  if (options.emit == "plan") {
+    // The tiles of the kernel this request gets, unless given: then what
+    // --emit plan prints is what that kernel walks.
+    std::string why;
+    std::optional<codegen::KernelConfig> config = codegen::chooseKernel(
+        request.kernel, spec.pattern.getBlockQ(), spec.pattern.getBlockK(), why);
+    if (!config && (!options.tileQ || !options.tileK))
+      return error(why);
+    const int64_t tileQ = options.tileQ ? options.tileQ : config->tileQ;
+    const int64_t tileK = options.tileK ? options.tileK : config->tileK;
+    if (Status s = api::lowerToPlan(spec, tileQ, tileK, /*transposed=*/true); !s)
+      return error(s.message);
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    if (config && tileQ == config->tileQ && tileK == config->tileK)
+      os << "// Plans at the tiles of kernel " << config->variant->name << " for "
+         << config->target.str() << ".\n";
+    spec.module->print(os);
+    os << "\n";
+    if (options.seqLen > 0) {
+      mlir::FailureOr<mask::Pattern> m = buildMaskPattern(spec.pattern);
+      if (mlir::failed(m))
+        return error("the pattern has no reference semantics");
+      os << walkComments(*m, tileQ, tileK, options.seqLen);
+    }
+    return writeOutput(options.output, text, false);
+  }
+
+  if (options.emit == "resources")
+    return emitResources(spec, request, options);
+  request.output = options.emit == "cuda" ? api::Output::Cuda
+                   : options.emit == "ptx" ? api::Output::Ptx
+                                            : api::Output::Cubin;
+  api::CompileResult result;
+  if (Status s = api::compilePattern(spec, request, result); !s)
+    return error(s.message);
+  if (request.output == api::Output::Cuda)
+    return writeOutput(options.output, result.source, false);
+  return writeOutput(options.output, llvm::StringRef(result.binary.data(), result.binary.size()),
+                     request.output == api::Output::Cubin);
 }

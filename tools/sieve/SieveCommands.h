@@ -3,6 +3,7 @@
 #ifndef SIEVE_TOOLS_SIEVE_SIEVECOMMANDS_H
 #define SIEVE_TOOLS_SIEVE_SIEVECOMMANDS_H
 
+#include "api/SieveCompiler.h"
 #include "passes/SieveAnalysis.h"
 #include "sieve/Jit.h"
 
@@ -35,11 +36,15 @@ struct CompileOptions {
   std::string pattern; ///< Which pattern of a .mlir spec.
   std::string emit = "mlir";
   std::string output = "-";
-  int64_t tileQ = 128, tileK = 128; ///< For --emit plan.
-  std::string arch = "sm_90";       ///< For --emit ptx and cubin.
-  int headDim = 128;                ///< For --emit cuda, ptx and cubin.
+  /// For --emit plan: 0 takes the chosen kernel's tile (what it walks).
+  int64_t tileQ = 0, tileK = 0;
+  int64_t seqLen = 0;  ///< For --emit plan: also print the walk at this length.
+  std::string arch;    ///< "": the current device's, else the default target.
+  std::string kernel;  ///< "": the table's choice.
+  int headDim = 128;
   std::string dtype = "bf16";
   bool useCache = true; ///< Look up and store ptx and cubin in the cache.
+  bool json = false;    ///< For --emit resources.
   std::vector<std::string> nvrtcOptions; ///< Passed to NVRTC after sieve's own.
 };
 
@@ -48,6 +53,7 @@ struct RunOptions {
   int64_t seqLen = 0, qLen = 0; ///< qLen 0: the whole sequence.
   int batch = 1, heads = 1, kvHeads = 1, headDim = 128;
   std::string dtype = "bf16", arch; ///< arch "": the device's.
+  std::string kernel;               ///< "": the table's choice.
   std::string qFile, kFile, vFile, outFile;
   std::vector<std::string> nvrtcOptions;
   bool check = false, json = false;
@@ -55,20 +61,15 @@ struct RunOptions {
   uint64_t seed = 0;
 };
 
-/// `sieve list`: one built-in per line, name first.
-int runList();
+/// `sieve list`: one built-in per line, name first; `kernels`: the kernel
+/// variants instead.
+int runList(bool kernels);
 /// `sieve compile`.
 int runCompile(const CompileOptions &options);
 /// `sieve inspect`.
 int runInspect(const InspectOptions &options);
 /// `sieve run`.
 int runRun(const RunOptions &options);
-
-/// The pattern's forward kernel (options.emit: "ptx" or "cubin") through the
-/// kernel cache; `from` says "memory", "disk" or "compiled".
-Status compileKernel(PatternOp pattern, const mask::Pattern &m,
-                     const CompileOptions &options, std::vector<char> &binary,
-                     std::string *from = nullptr);
 
 /// Loads SPEC and its reference semantics into `spec` and `pattern`; prints
 /// the error and returns false when either fails.
@@ -77,6 +78,12 @@ bool loadPattern(const std::string &specArg, const std::string &patternName,
 
 /// Prints "sieve: error: <message>" and returns the exit status 1.
 int error(const std::string &message);
+
+/// The compile request of the common flags (--arch, --kernel, --head-dim,
+/// --dtype, --nvrtc-option); `where` says how the target was chosen.
+Status compileRequest(const std::string &arch, const std::string &kernel, int headDim,
+                      const std::string &dtype, const std::vector<std::string> &nvrtcOptions,
+                      api::CompileRequest &request, std::string *where = nullptr);
 /// Draws the block map and coverage curve; false if the file cannot be written.
 bool writeSvg(const std::string &path, const mask::Pattern &pattern,
               const plan::Analysis &analysis);

@@ -27,7 +27,7 @@ nlohmann::ordered_json toJson(const mask::Pattern &p, const Analysis &a,
                       const cli::InspectOptions &o, double ms) {
   nlohmann::ordered_json gens = nlohmann::ordered_json::array();
   for (auto [kind, g] : a.generators)
-    gens.push_back({{"term", mask::kindName(kind)}, {"generator", generatorName(g)}});
+    gens.push_back({{"term", mask::kindName(kind)}, {"generator", stringifyGeneratorKind(g).str()}});
   nlohmann::ordered_json ranges = nlohmann::ordered_json::array();
   for (const RowRange &r : a.emptyRowRanges)
     ranges.push_back({r.first, r.last});
@@ -51,6 +51,7 @@ nlohmann::ordered_json toJson(const mask::Pattern &p, const Analysis &a,
         {"query_tiles", a.queryTiles}, {"key_tiles", a.keyTiles},
         {"full", a.fullTiles}, {"partial", a.partialTiles},
         {"empty", total - a.fullTiles - a.partialTiles},
+        {"walk_full", a.walkFullTiles}, {"walk_partial", a.walkPartialTiles},
         {"visited_pairs", a.visitedPairs}, {"head_dim", o.headDim},
         {"attended_flops", a.attendedFlops},
         {"executed_flops", a.executedFlops}}},
@@ -81,11 +82,13 @@ void printText(const mask::Pattern &p, const Analysis &a, double ms) {
   std::string gens;
   for (auto [kind, g] : a.generators)
     gens += (gens.empty() ? "" : ", ") + std::string(mask::kindName(kind)) +
-            ": " + generatorName(g);
+            ": " + stringifyGeneratorKind(g).str();
   row("generators", gens);
   os << "tiles " << a.tileQ << "x" << a.tileK << "\n";
   row("query x key tiles", std::to_string(a.queryTiles) + " x " + std::to_string(a.keyTiles));
   row("full / partial", std::to_string(a.fullTiles) + " / " + std::to_string(a.partialTiles));
+  row("kernel walk", std::to_string(a.walkFullTiles) + " full + " +
+                         std::to_string(a.walkPartialTiles) + " masked tiles visited");
   row("visited pairs", std::to_string(a.visitedPairs) + " (" +
                            pct(double(a.attendedPairs) / std::max<double>(1, a.visitedPairs)) +
                            " of them attended)");

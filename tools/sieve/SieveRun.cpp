@@ -2,8 +2,8 @@
 //
 // Compiles the pattern's forward kernel for the device (through the cache),
 // fills q, k and v from files or random numbers, poisons the outputs, runs,
-// and optionally checks rows against an fp64 reference on the CPU (the mask
-// from the reference evaluator) and times repeated launches.
+// and optionally checks rows against the CPU executor (reference/: fp64, the
+// mask from the reference evaluator) and times repeated launches.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,6 +11,8 @@
 #include "dialect/SieveMaskFromIR.h"
 #include "passes/SieveTileClassifier.h"
 #include "patterns/SieveSpec.h"
+#include "reference/SieveCpuAttention.h"
+#include "reference/SieveHalf.h"
 #include "sieve/Attention.h"
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/raw_ostream.h"
@@ -27,53 +29,6 @@ using namespace sieve;
 
 namespace {
 using u16 = uint16_t;
-
-u16 floatToBf16(float f) {
-  uint32_t b;
-  std::memcpy(&b, &f, 4);
-  if (std::isnan(f))
-    return 0x7fc0;
-  return u16((b + 0x7fff + ((b >> 16) & 1)) >> 16); // round to nearest even
-}
-float bf16ToFloat(u16 h) {
-  uint32_t b = uint32_t(h) << 16;
-  float f;
-  std::memcpy(&f, &b, 4);
-  return f;
-}
-u16 floatToFp16(float f) {
-  uint32_t b;
-  std::memcpy(&b, &f, 4);
-  uint32_t sign = (b >> 16) & 0x8000, exp = (b >> 23) & 0xff, man = b & 0x7fffff;
-  if (exp == 0xff)
-    return u16(sign | 0x7c00 | (man ? 0x200 : 0));
-  int e = int(exp) - 127 + 15;
-  if (e >= 31)
-    return u16(sign | 0x7c00);
-  if (e <= 0) { // subnormal or zero
-    if (e < -10)
-      return u16(sign);
-    man |= 0x800000;
-    uint32_t shift = uint32_t(14 - e), half = man >> shift, rest = man & ((1u << shift) - 1);
-    uint32_t mid = 1u << (shift - 1);
-    half += rest > mid || (rest == mid && (half & 1));
-    return u16(sign | half);
-  }
-  uint32_t half = (uint32_t(e) << 10) | (man >> 13), rest = man & 0x1fff;
-  half += rest > 0x1000 || (rest == 0x1000 && (half & 1));
-  return u16(sign | half);
-}
-float fp16ToFloat(u16 h) {
-  uint32_t sign = uint32_t(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
-  float f;
-  if (exp == 0)
-    f = std::ldexp(float(man), -24);
-  else if (exp == 31)
-    f = man ? NAN : INFINITY;
-  else
-    f = std::ldexp(float(man | 0x400), int(exp) - 25);
-  return sign ? -f : f;
-}
 
 struct Tensor {
   std::vector<u16> host;
@@ -97,7 +52,7 @@ Status fill(Tensor &t, size_t n, const std::string &file, bool bf16, std::mt1993
   } else {
     std::normal_distribution<float> normal;
     for (u16 &x : t.host)
-      x = bf16 ? floatToBf16(normal(rng)) : floatToFp16(normal(rng));
+      x = bf16 ? half::floatToBf16(normal(rng)) : half::floatToFp16(normal(rng));
   }
   if (Status s = deviceAlloc(n * 2, &t.device); !s)
     return s;
@@ -119,21 +74,19 @@ int cli::runRun(const RunOptions &o) {
     return error("--heads (" + std::to_string(o.heads) + ") must be a multiple of --kv-heads (" +
                  std::to_string(o.kvHeads) + ")");
   DeviceInfo device;
-  if (Status s = queryDevice(0, device); !s)
+  if (Status s = currentDevice(device); !s)
     return error("sieve run needs a GPU: " + s.message);
 
-  CompileOptions c;
-  c.headDim = o.headDim;
-  c.dtype = o.dtype;
-  c.arch = o.arch.empty() ? device.arch() : o.arch;
-  c.emit = "cubin";
-  c.nvrtcOptions = o.nvrtcOptions;
-  std::vector<char> cubin;
-  std::string from;
-  if (Status s = compileKernel(spec.pattern, m, c, cubin, &from); !s)
+  // The same choice `sieve compile` makes for this device.
+  api::CompileRequest request;
+  if (Status s = compileRequest(o.arch, o.kernel, o.headDim, o.dtype, o.nvrtcOptions, request); !s)
     return error(s.message);
+  api::CompileResult compiled;
+  if (Status s = api::compilePattern(spec, request, compiled); !s)
+    return error(s.message);
+  const std::string &from = compiled.from;
   AttentionKernel kernel;
-  if (Status s = AttentionKernel::load(cubin, kernel); !s)
+  if (Status s = AttentionKernel::load(compiled.binary, kernel); !s)
     return error(s.message);
 
   const bool bf16 = o.dtype == "bf16";
@@ -151,7 +104,7 @@ int cli::runRun(const RunOptions &o) {
     if (!s)
       return error(s.message);
   // Poison the outputs: anything the kernel does not write stays NaN.
-  out.host.assign(nq, bf16 ? 0x7fc0 : 0x7e00);
+  out.host.assign(nq, bf16 ? half::kBf16NaN : half::kFp16NaN);
   std::vector<float> lse(size_t(o.batch) * o.heads * qLen, NAN);
   void *lseDevice = nullptr;
   for (Status s : {deviceAlloc(nq * 2, &out.device), copyToDevice(out.device, out.host.data(), nq * 2),
@@ -167,7 +120,7 @@ int cli::runRun(const RunOptions &o) {
                    copyToHost(lse.data(), lseDevice, lse.size() * 4)})
     if (!s)
       return error(s.message);
-  auto toFloat = [&](u16 x) { return bf16 ? bf16ToFloat(x) : fp16ToFloat(x); };
+  auto toFloat = [&](u16 x) { return bf16 ? half::bf16ToFloat(x) : half::fp16ToFloat(x); };
   int64_t nan = 0;
   for (u16 x : out.host)
     nan += std::isnan(toFloat(x));
@@ -175,7 +128,9 @@ int cli::runRun(const RunOptions &o) {
     nan += std::isnan(x);
 
   nlohmann::ordered_json report = {
-      {"pattern", m.name}, {"device", device.name}, {"arch", c.arch},
+      {"pattern", m.name}, {"device", device.name}, {"arch", compiled.config.target.str()},
+      {"kernel", compiled.config.variant->name},
+      {"tiles", {compiled.config.tileQ, compiled.config.tileK}},
       {"kernel_from", from},      {"batch", o.batch},      {"heads", o.heads},
       {"kv_heads", o.kvHeads},    {"q_len", qLen},         {"k_len", kLen},
       {"head_dim", o.headDim},    {"dtype", o.dtype},      {"nan_or_unwritten", nan}};
@@ -184,53 +139,37 @@ int cli::runRun(const RunOptions &o) {
   report["attended_pairs"] = pairs;
 
   if (o.check) {
-    // fp64 reference for sampled rows (every row when there are few).
-    mask::Evaluator eval(m);
+    // The CPU executor on every row when there are few, else on 256 sampled.
     const int64_t rows = int64_t(o.batch) * o.heads * qLen;
-    const int64_t samples = std::min<int64_t>(rows, 256);
+    std::vector<int64_t> sample;
+    for (int64_t s = 0; rows > 4096 && s < 256; ++s)
+      sample.push_back(int64_t(rng() % uint64_t(rows)));
+    reference::Problem problem{o.batch, o.heads, o.kvHeads, int(qLen), int(kLen), o.headDim, 0};
+    std::vector<float> qf(q.host.size()), kf(k.host.size()), vf(v.host.size()), ro, rl;
+    for (auto [from, to] : {std::pair{&q.host, &qf}, {&k.host, &kf}, {&v.host, &vf}})
+      std::transform(from->begin(), from->end(), to->begin(), toFloat);
+    reference::forward(m, problem, qf, kf, vf, ro, rl, sample.empty() ? nullptr : &sample);
     double errSq = 0, refSq = 0, lseErr = 0;
-    const double scale = 1.0 / std::sqrt(double(o.headDim));
-    const int group = o.heads / o.kvHeads;
-    for (int64_t s = 0; s < samples; ++s) {
-      int64_t r = samples == rows ? s : int64_t(rng() % uint64_t(rows));
-      int64_t i = r % qLen, h = (r / qLen) % o.heads, b = r / (qLen * o.heads);
-      const u16 *qr = &q.host[size_t(r) * o.headDim];
-      size_t kvBase = (size_t(b) * o.kvHeads + h / group) * kLen;
-      std::vector<double> logits;
-      std::vector<int64_t> keys;
-      for (int64_t key = 0; key < kLen; ++key) {
-        if (!eval(kLen - qLen + i, key))
-          continue;
-        double dot = 0;
-        const u16 *kr = &k.host[(kvBase + key) * o.headDim];
-        for (int d = 0; d < o.headDim; ++d)
-          dot += double(toFloat(qr[d])) * toFloat(kr[d]);
-        logits.push_back(dot * scale);
-        keys.push_back(key);
-      }
-      double m = -INFINITY, sum = 0;
-      for (double l : logits)
-        m = std::max(m, l);
-      for (double l : logits)
-        sum += std::exp(l - m);
-      double refLse = logits.empty() ? -INFINITY : m + std::log(sum);
-      float gotLse = lse[size_t(r)];
+    auto compareRow = [&](int64_t r) {
+      const float gotLse = lse[size_t(r)], refLse = rl[size_t(r)];
       if (std::isinf(refLse))
         lseErr = std::max(lseErr, std::isinf(gotLse) && gotLse < 0 ? 0.0 : INFINITY);
       else
         lseErr = std::max(lseErr, std::abs(double(gotLse) - refLse));
       for (int d = 0; d < o.headDim; ++d) {
-        double ref = 0;
-        for (size_t j = 0; j < keys.size(); ++j)
-          ref += std::exp(logits[j] - refLse) *
-                 toFloat(v.host[(kvBase + keys[j]) * o.headDim + d]);
-        double got = toFloat(out.host[size_t(r) * o.headDim + d]);
+        const double ref = ro[size_t(r) * o.headDim + d];
+        const double got = toFloat(out.host[size_t(r) * o.headDim + d]);
         errSq += (got - ref) * (got - ref);
         refSq += ref * ref;
       }
-    }
+    };
+    if (sample.empty())
+      for (int64_t r = 0; r < rows; ++r)
+        compareRow(r);
+    for (int64_t r : sample)
+      compareRow(r);
     double rel = refSq > 0 ? std::sqrt(errSq / refSq) : std::sqrt(errSq);
-    report["checked_rows"] = samples;
+    report["checked_rows"] = sample.empty() ? rows : int64_t(sample.size());
     report["rel_err"] = rel;
     report["lse_max_abs_err"] = lseErr;
     report["check_passed"] = nan == 0 && rel <= (bf16 ? 1e-2 : 5e-3) && lseErr <= 5e-2;

@@ -1,7 +1,7 @@
 //===- sieve.cpp - The sieve command-line tool ------------------*- C++ -*-===//
 
 #include "tools/sieve/SieveCommands.h"
-#include "sieve/Jit.h"
+#include "codegen/SieveKernels.h"
 
 #include <CLI/CLI.hpp>
 
@@ -17,7 +17,15 @@ int main(int argc, char **argv) {
            "\nRun with --help for more information.\n";
   });
 
-  app.add_subcommand("list", "List the built-in patterns");
+  bool listKernels = false;
+  app.add_subcommand("list", "List the built-in patterns (or, with --kernels, the kernels)")
+      ->add_flag("--kernels", listKernels, "List the kernel variants and what each needs");
+  auto archCheck = [](const std::string &a) {
+    return sieve::codegen::Target::parse(a)
+               ? std::string()
+               : "unsupported architecture '" + a + "'; sieve builds for " +
+                     sieve::codegen::supportedTargets();
+  };
 
   sieve::cli::CompileOptions compile;
   CLI::App *compileCmd = app.add_subcommand("compile", "Compile a pattern");
@@ -27,24 +35,27 @@ int main(int argc, char **argv) {
   compileCmd->add_option("--pattern", compile.pattern,
                          "The pattern to use from a .mlir file with several");
   compileCmd->add_option("--emit", compile.emit, "What to produce")
-      ->check(CLI::IsMember({"mlir", "plan", "cuda", "ptx", "cubin"}))
+      ->check(CLI::IsMember({"mlir", "plan", "cuda", "ptx", "cubin", "resources"}))
       ->capture_default_str();
   compileCmd->add_option("-o,--output", compile.output,
                          "Output file ('-' for stdout)")
       ->capture_default_str();
-  compileCmd->add_option("--tile-q", compile.tileQ, "Kernel tile size along queries")
-      ->capture_default_str()
+  compileCmd->add_option("--tile-q", compile.tileQ,
+                         "Tile size along queries for --emit plan (default: the kernel's)")
       ->check(CLI::Range(int64_t(1), int64_t(4096)));
-  compileCmd->add_option("--tile-k", compile.tileK, "Kernel tile size along keys")
-      ->capture_default_str()
+  compileCmd->add_option("--tile-k", compile.tileK,
+                         "Tile size along keys for --emit plan (default: the kernel's)")
       ->check(CLI::Range(int64_t(1), int64_t(4096)));
-  compileCmd->add_option("--arch", compile.arch, "GPU architecture for ptx and cubin")
-      ->capture_default_str()
-      ->check([](const std::string &a) {
-        return sieve::isSupportedArch(a) ? std::string()
-                                         : "unsupported architecture '" + a +
-                                               "'; expected sm_75 ... sm_121 (sm_90a for Hopper features)";
-      });
+  compileCmd->add_option("--seq-len", compile.seqLen,
+                         "For --emit plan: also print the kernel's walk at this length")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+  compileCmd->add_option("--arch", compile.arch,
+                         "Target (default: the current GPU's, sm_90a on Hopper; sm_90a "
+                         "without a GPU)")
+      ->check(archCheck);
+  compileCmd->add_flag("--json", compile.json, "--emit resources as one JSON object");
+  compileCmd->add_option("--kernel", compile.kernel,
+                         "Force a kernel variant (see `sieve list --kernels`)");
   compileCmd->add_option("--head-dim", compile.headDim, "Head dimension of the kernel")
       ->capture_default_str()
       ->check(CLI::IsMember({64, 128}));
@@ -97,7 +108,9 @@ int main(int argc, char **argv) {
   runCmd->add_option("--kv-heads", run.kvHeads)->capture_default_str()->check(CLI::Range(1, 65535));
   runCmd->add_option("--head-dim", run.headDim)->capture_default_str()->check(CLI::IsMember({64, 128}));
   runCmd->add_option("--dtype", run.dtype)->capture_default_str()->check(CLI::IsMember({"bf16", "fp16"}));
-  runCmd->add_option("--arch", run.arch, "Target architecture (default: the device's)");
+  runCmd->add_option("--arch", run.arch, "Target architecture (default: the device's)")
+      ->check(archCheck);
+  runCmd->add_option("--kernel", run.kernel, "Force a kernel variant (see `sieve list --kernels`)");
   runCmd->add_option("--q", run.qFile, "Raw little-endian [batch, heads, q_len, head_dim] input");
   runCmd->add_option("--k", run.kFile, "Raw [batch, kv_heads, seq_len, head_dim] input");
   runCmd->add_option("--v", run.vFile, "Raw [batch, kv_heads, seq_len, head_dim] input");
@@ -124,7 +137,7 @@ int main(int argc, char **argv) {
   }
   CLI11_PARSE(app, argc, argv);
   if (app.got_subcommand("list"))
-    return sieve::cli::runList();
+    return sieve::cli::runList(listKernels);
   if (app.got_subcommand("inspect"))
     return sieve::cli::runInspect(inspect);
   if (app.got_subcommand("run"))

@@ -21,9 +21,13 @@
 namespace sieve {
 
 enum class ElementType { BF16, FP16 };
+/// "bf16" or "fp16".
+const char *elementTypeName(ElementType type);
+/// The element type spelled `name` ("bf16", "fp16"); false if none is.
+bool parseElementType(const std::string &name, ElementType &type);
 
-/// What a compiled forward kernel was built for (the generated prelude's
-/// configuration; see docs/kernels.md).
+/// What a compiled forward kernel was built for, read from the module's
+/// launch information (sieve/sieve_kernel_abi.h).
 struct KernelInfo {
   int headDim = 128;
   ElementType dtype = ElementType::BF16;
@@ -55,21 +59,24 @@ struct AttentionArgs {
 /// apart, and grid limits. Returns a message naming the first problem.
 Status validateLaunch(const AttentionArgs &args, const KernelInfo &kernel);
 
-/// The GPU this process would launch on.
+/// A GPU.
 struct DeviceInfo {
   std::string name;
-  int major = 0, minor = 0;
-  /// The target sieve compiles for: "sm_XY", and "sm_90a" on Hopper (9.0),
-  /// where the wgmma kernel template needs the architecture-specific target.
-  std::string arch() const {
-    return "sm_" + std::to_string(major * 10 + minor) + (major == 9 && minor == 0 ? "a" : "");
-  }
+  int ordinal = 0;
+  int major = 0, minor = 0; ///< Compute capability.
+  int multiprocessors = 0;
 };
 
 /// Loads the driver and describes device `ordinal` (error: no driver or GPU).
 Status queryDevice(int ordinal, DeviceInfo &info);
+/// The device of the calling thread's current context (device 0's primary
+/// context is made current when the thread has none).
+Status currentDevice(DeviceInfo &info);
 
-/// A forward kernel loaded into the current device's primary context.
+/// A forward kernel. It launches in the context current on the calling
+/// thread (so on the caller's device), loading its module into each context
+/// on first use there; with no current context, device 0's primary context
+/// is made current.
 class AttentionKernel {
 public:
   AttentionKernel();
@@ -77,8 +84,9 @@ public:
   AttentionKernel(AttentionKernel &&) noexcept;
   AttentionKernel &operator=(AttentionKernel &&) noexcept;
 
-  /// Loads a cubin made by `sieve compile --emit cubin` (or the API) and
-  /// reads its launch configuration from the module.
+  /// Loads a cubin made by `sieve compile --emit cubin` (or the API) into the
+  /// current context and reads its launch information; rejects a cubin of
+  /// another kernel ABI version.
   static Status load(const std::vector<char> &cubin, AttentionKernel &out);
 
   const KernelInfo &info() const;
@@ -92,8 +100,8 @@ private:
 
 /// Device memory and synchronisation through the same dlopen'd driver, for
 /// tools and tests that have no CUDA runtime of their own. Like the rest of
-/// sieve's runtime they use device 0's primary context, which they make
-/// current on the calling thread.
+/// sieve's runtime they work in the calling thread's current context (device
+/// 0's primary context when there is none).
 Status deviceAlloc(size_t bytes, void **ptr);
 Status deviceFree(void *ptr);
 Status copyToDevice(void *dst, const void *src, size_t bytes);

@@ -39,6 +39,19 @@ struct JitResult {
   std::vector<std::string> options; ///< What NVRTC was given.
 };
 
+/// What ptxas reported for one kernel (NVRTC option --ptxas-options=-v).
+struct KernelResources {
+  std::string function;
+  int registers = 0;
+  int stackBytes = 0, spillStoreBytes = 0, spillLoadBytes = 0;
+  int sharedBytes = 0; ///< Static shared memory (sieve's kernels use dynamic).
+  std::vector<std::string> warnings; ///< ptxas warnings, e.g. C7508 (wgmma serialised).
+};
+
+/// Reads ptxas's -v report for entry `function` from an NVRTC log; false
+/// when the log holds none for it.
+bool parsePtxasLog(const std::string &log, const std::string &function, KernelResources &out);
+
 /// Compiles self-contained CUDA source to PTX and a cubin for options.arch.
 Status compileCuda(const std::string &source, const std::string &name,
                    const JitOptions &options, JitResult &result);

@@ -30,7 +30,12 @@ const char *version();
 struct KernelOptions {
   int headDim = 128;                     ///< 64 or 128.
   ElementType dtype = ElementType::BF16;
-  std::string arch;                      ///< "sm_90"...; empty: the current device's.
+  /// "sm_80", "sm_90a", ...; empty: the current device's (sm_90a on Hopper),
+  /// or sm_90a when there is no GPU to ask.
+  std::string arch;
+  /// A kernel variant by name (kernelVariants()); empty: sieve's choice for
+  /// the target and pattern, the same the CLI makes.
+  std::string kernel;
   bool useCache = true;                  ///< The kernel cache (SIEVE_CACHE_DIR).
   /// Extra NVRTC options after sieve's own, e.g. "--Ofast-compile=min"
   /// (part of the cache key).
@@ -41,13 +46,22 @@ struct CompiledKernel {
   std::string patternName;
   std::string source;       ///< The generated CUDA source.
   std::vector<char> cubin;
-  std::string arch;
+  std::string arch;         ///< The target it was compiled for.
+  std::string kernel;       ///< The kernel variant.
+  int tileQ = 0, tileK = 0; ///< Its tiles (what `sieve compile --emit plan` shows).
   std::string from;         ///< "memory", "disk" or "compiled".
 };
 
+/// A kernel variant sieve can build (`sieve list --kernels`).
+struct KernelVariantInfo {
+  std::string name, operation, summary, needs;
+  bool verified; ///< Checked on a GPU; only verified variants are chosen by default.
+};
+std::vector<KernelVariantInfo> kernelVariants();
+
 /// Compiles the forward kernel of `spec`: "builtin:NAME", a path to a .json
-/// or .mlir file, or the text of a JSON spec (starting with '{'). Errors carry
-/// the spec's own located messages.
+/// or .mlir file, or the text of a JSON spec (starting with '{' after any
+/// white space). Errors carry the spec's own located messages.
 Status compileAttention(const std::string &spec, const KernelOptions &options,
                         CompiledKernel &out);
 

@@ -34,6 +34,16 @@ typedef struct {
 
 const char *sieve_version(void);
 
+/* How to compile: what sieve_kernel_create and sieve_compile_cubin take as
+ * separate arguments, plus the kernel variant. Zero-initialised fields mean
+ * the defaults. */
+typedef struct {
+  int head_dim;        /* 64 or 128; 0: 128 */
+  sieve_dtype dtype;   /* SIEVE_BF16 (0) or SIEVE_FP16 (1) */
+  const char *arch;    /* "sm_90a", ...; NULL: the current device's */
+  const char *kernel;  /* a variant from `sieve list --kernels`; NULL: sieve's choice */
+} sieve_compile_options;
+
 /* Compiles `spec` ("builtin:NAME", a .json/.mlir path or JSON text) for
  * `arch` (NULL: the current device) and loads it on the current device. */
 int sieve_kernel_create(const char *spec, int head_dim, sieve_dtype dtype, const char *arch,
@@ -43,6 +53,13 @@ int sieve_kernel_create(const char *spec, int head_dim, sieve_dtype dtype, const
  * `cubin` is not null and *size was large enough, the cubin. */
 int sieve_compile_cubin(const char *spec, int head_dim, sieve_dtype dtype, const char *arch,
                         void *cubin, size_t *size, char *error, size_t error_size);
+
+/* The same two calls with every compile option (options may be NULL: the
+ * defaults). */
+int sieve_kernel_create_with_options(const char *spec, const sieve_compile_options *options,
+                                     sieve_kernel **kernel, char *error, size_t error_size);
+int sieve_compile_cubin_with_options(const char *spec, const sieve_compile_options *options,
+                                     void *cubin, size_t *size, char *error, size_t error_size);
 
 /* Fills contiguous strides from the sizes in `args`. */
 void sieve_set_contiguous_strides(sieve_attention_args *args);
@@ -54,8 +71,8 @@ int sieve_kernel_launch(const sieve_kernel *kernel, const sieve_attention_args *
 void sieve_kernel_destroy(sieve_kernel *kernel);
 
 /* Device memory for applications without their own CUDA memory management,
- * on device 0's primary context (made current on the calling thread), where
- * sieve loads its kernels. Each returns 0 or 1 with a message in `error`;
+ * in the calling thread's current context (device 0's primary context, made
+ * current, when the thread has none), where sieve launches its kernels. Each returns 0 or 1 with a message in `error`;
  * sieve_device_alloc sets *ptr to NULL when it fails. */
 int sieve_device_alloc(size_t bytes, void **ptr, char *error, size_t error_size);
 int sieve_device_free(void *ptr, char *error, size_t error_size);

@@ -14,16 +14,23 @@ int main(int argc, char **argv) {
      << sieve::codegen::walkLibrarySource() << "\n";
   std::vector<WalkCasePattern> cases = walkCasePatterns();
   for (size_t i = 0; i < cases.size(); ++i)
-    os << sieve::codegen::emitPatternCode(cases[i].pattern, cases[i].tileK,
-                                          "case" + std::to_string(i));
+    os << sieve::codegen::emitPatternCode(cases[i].pattern, "case" + std::to_string(i));
+  os << "template <class P, bool Tr>\n"
+     << "static void walk(long long lo, long long hi, long long base, long long tile, long long end,\n"
+     << "                 std::vector<std::pair<int, bool>> &t) {\n"
+     << "  auto rows = sieve::walk::Rows::make(lo, hi, Tr ? P::kBlockK : P::kBlockQ,\n"
+     << "                                      Tr ? P::kBlockQ : P::kBlockK, end);\n"
+     << "  using R = typename P::template Rules<Tr>;\n"
+     << "  sieve::walk::TileWalk<R> w(R(rows), base, tile, end);\n"
+     << "  int j;\n  bool f;\n  while (w.next(j, f)) t.push_back({j, f});\n}\n";
   os << "const WalkCase kWalkCases[] = {\n";
   for (size_t i = 0; i < cases.size(); ++i) {
-    std::string ns = "case" + std::to_string(i);
-    os << "  {[](long long q, long long k) { return " << ns << "::mask(q, k); },\n"
-       << "   [](long long a, long long b, long long n, std::vector<std::pair<int, bool>> &t) {\n"
-       << "     " << ns << "::Walk w(a, b, n); int j; bool f;\n"
-       << "     while (w.next(j, f)) t.push_back({j, f}); },\n"
-       << "   " << cases[i].tileK << "},\n";
+    std::string p = "case" + std::to_string(i) + "::Pattern";
+    os << "  {[](long long q, long long k) { return " << p << "::mask(q, k); },\n"
+       << "   [](bool tr, long long lo, long long hi, long long base, long long tile, long long end,\n"
+       << "      std::vector<std::pair<int, bool>> &t) {\n"
+       << "     tr ? walk<" << p << ", true>(lo, hi, base, tile, end, t)\n"
+       << "        : walk<" << p << ", false>(lo, hi, base, tile, end, t); }},\n";
   }
   os << "};\nconst int kNumWalkCases = " << cases.size() << ";\n";
   return os ? 0 : 1;

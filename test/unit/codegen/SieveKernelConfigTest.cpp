@@ -1,56 +1,92 @@
-//===- SieveKernelConfigTest.cpp - Which kernel template a target gets -===//
+//===- SieveKernelConfigTest.cpp - Which kernel a request gets -------===//
 //
-// sm_90a takes the wgmma template with the largest key tile (128 or 64) that
-// divides the pattern's key block, so full/partial tags stay exact; other
-// targets, and blocks no tile of 64 divides, take the mma.sync template.
+// The kernel table: sm_90a takes the wgmma variant with the largest key tile
+// (128 or 64) that divides the pattern's key block, so tags stay exact;
+// every other target, and blocks no tile of 64 divides, take mma.sync; a
+// forced variant is checked; targets outside the one list are refused.
 //
 //===----------------------------------------------------------------------===//
 
-#include "../SieveTestUtils.h"
-#include "codegen/SieveCodegen.h"
+#include "codegen/SieveKernels.h"
 
 #include <gtest/gtest.h>
 
-using namespace sieve;
+#include <set>
+
+using namespace sieve::codegen;
 
 namespace {
-codegen::KernelConfig configFor(int64_t block, const std::string &arch, int headDim = 128) {
-  mlir::MLIRContext ctx;
-  mask::Pattern p = test::importPattern(
-      ctx, "{\"block_size\": " + std::to_string(block) + ", \"mask\": \"causal\"}");
-  return codegen::defaultConfig(headDim, codegen::DType::BF16, p, arch);
+std::optional<KernelConfig> choose(int64_t block, const std::string &arch, int headDim = 128,
+                                   const std::string &variant = "", std::string *error = nullptr) {
+  KernelRequest r;
+  r.target = *Target::parse(arch);
+  r.headDim = headDim;
+  r.variant = variant;
+  std::string why;
+  std::optional<KernelConfig> c = chooseKernel(r, block, block, why);
+  if (error)
+    *error = why;
+  return c;
 }
+std::string name(const std::optional<KernelConfig> &c) { return c ? c->variant->name : "none"; }
 } // namespace
 
-TEST(SieveKernelConfig, HopperTakesTheWgmmaTemplate) {
+TEST(SieveKernelConfig, HopperTakesTheWgmmaKernel) {
   for (int hd : {64, 128}) {
-    codegen::KernelConfig c = configFor(256, "sm_90a", hd);
-    EXPECT_TRUE(c.wgmma);
-    EXPECT_EQ(c.tileQ, 128);
-    EXPECT_EQ(c.tileK, 128);
-    EXPECT_EQ(c.warps, 8);
+    std::optional<KernelConfig> c = choose(256, "sm_90a", hd);
+    ASSERT_EQ(name(c), "fwd-sm90-wgmma");
+    EXPECT_EQ(c->tileQ, 128);
+    EXPECT_EQ(c->tileK, 128);
+    EXPECT_EQ(c->warps, 8);
+    EXPECT_EQ(c->stages, 3);
   }
-  EXPECT_EQ(configFor(192, "sm_90a").tileK, 64);
-  EXPECT_TRUE(configFor(64, "sm_90a").wgmma);
+  EXPECT_EQ(choose(192, "sm_90a")->tileK, 64);
+  EXPECT_EQ(name(choose(64, "sm_90a")), "fwd-sm90-wgmma");
 }
 
-TEST(SieveKernelConfig, OtherTargetsAndSmallBlocksTakeMmaSync) {
-  for (const char *arch : {"", "sm_80", "sm_90", "sm_100"})
-    EXPECT_FALSE(configFor(256, arch).wgmma) << arch;
-  codegen::KernelConfig small = configFor(32, "sm_90a");
-  EXPECT_FALSE(small.wgmma);
-  EXPECT_EQ(small.tileK, 32);
+TEST(SieveKernelConfig, EveryOtherTargetTakesMmaSync) {
+  for (const char *arch : {"sm_80", "sm_86", "sm_89", "sm_90", "sm_100", "sm_100a", "sm_120"})
+    EXPECT_EQ(name(choose(256, arch)), "fwd-sm80-mma") << arch;
+  std::optional<KernelConfig> small = choose(32, "sm_90a");
+  ASSERT_EQ(name(small), "fwd-sm80-mma");
+  EXPECT_EQ(small->tileK, 32);
+  EXPECT_EQ(choose(256, "sm_80", 64)->tileQ, 64);
+  EXPECT_EQ(choose(256, "sm_80", 128)->tileQ, 128);
 }
 
-TEST(SieveKernelConfig, TheSourceNamesItsTemplate) {
-  mlir::MLIRContext ctx;
-  mask::Pattern p = test::importPattern(ctx, "{\"builtin\": \"power_attention\"}");
-  std::string hopper = codegen::emitForwardKernel(
-      p, codegen::defaultConfig(128, codegen::DType::BF16, p, "sm_90a"));
-  std::string ampere = codegen::emitForwardKernel(
-      p, codegen::defaultConfig(128, codegen::DType::BF16, p, "sm_80"));
-  EXPECT_NE(hopper.find("SieveFwdSm90.cuh"), std::string::npos);
-  EXPECT_NE(hopper.find("wgmma.mma_async"), std::string::npos);
-  EXPECT_NE(ampere.find("SieveFwdSm80.cuh"), std::string::npos);
-  EXPECT_EQ(ampere.find("wgmma.mma_async"), std::string::npos);
+TEST(SieveKernelConfig, AForcedKernelIsChecked) {
+  EXPECT_EQ(name(choose(256, "sm_90a", 128, "fwd-sm80-mma")), "fwd-sm80-mma");
+  std::string error;
+  EXPECT_FALSE(choose(256, "sm_90", 128, "fwd-sm90-wgmma", &error));
+  EXPECT_EQ(error, "kernel 'fwd-sm90-wgmma' does not apply: it needs sm_90a (wgmma), not sm_90");
+  EXPECT_FALSE(choose(96, "sm_90a", 128, "fwd-sm90-wgmma", &error));
+  EXPECT_NE(error.find("must divide the pattern's key block 96"), std::string::npos) << error;
+  EXPECT_FALSE(choose(256, "sm_90a", 128, "fwd-nope", &error));
+  EXPECT_NE(error.find("unknown kernel 'fwd-nope'; expected one of fwd-sm80-mma, fwd-sm90-wgmma"),
+            std::string::npos)
+      << error;
+  EXPECT_FALSE(choose(256, "sm_90a", 96, "", &error));
+  EXPECT_EQ(error, "head dim must be 64 or 128 but is 96");
+}
+
+TEST(SieveKernelConfig, OneListOfTargets) {
+  for (const char *ok : {"sm_80", "sm_90", "sm_90a", "sm_100a", "sm_121"})
+    EXPECT_TRUE(Target::parse(ok)) << ok;
+  for (const char *bad : {"sm_75", "sm_70", "sm_80a", "compute_90", "sm_90; rm -rf /", "sm_", "",
+                          "sm_0090", "sm_90aa"})
+    EXPECT_FALSE(Target::parse(bad)) << bad;
+  EXPECT_EQ(Target::parse("sm_90a")->str(), "sm_90a");
+  EXPECT_EQ(targetForDevice(9, 0).str(), "sm_90a");
+  EXPECT_EQ(targetForDevice(8, 0).str(), "sm_80");
+  EXPECT_EQ(targetForDevice(10, 0).str(), "sm_100");
+  EXPECT_EQ(supportedTargets().rfind("sm_80, sm_86", 0), 0u) << supportedTargets();
+}
+
+TEST(SieveKernelConfig, EveryVariantIsListedOnce) {
+  std::set<std::string> names;
+  for (const KernelVariant &v : kernelVariants()) {
+    EXPECT_TRUE(names.insert(v.name).second) << v.name;
+    EXPECT_EQ(findKernelVariant(v.name), &v);
+  }
+  EXPECT_EQ(findKernelVariant("fwd-nope"), nullptr);
 }

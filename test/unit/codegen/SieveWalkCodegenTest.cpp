@@ -1,71 +1,71 @@
-//===- SieveWalkCodegenTest.cpp - Generated walks against brute force -===//
+//===- SieveWalkCodegenTest.cpp - Generated walks and masks on the host -===//
 //
 // The walk and mask emitted for the GPU, compiled for the host, must agree
-// with the reference evaluator: the mask exactly; the walk soundly (every
-// attended tile visited, ascending, no duplicates, full only when every pair
-// is attended), and for the built-ins exactly when a tile's rows lie in one
-// query block (no empty tile visited, every full tile tagged full).
+// with the host: the mask exactly with the reference evaluator, and the walk
+// tile for tile (tags included) with the planner's walk (passes/SieveWalk.h),
+// in both directions. The planner's property tests (SievePlannerTest) then
+// cover what the kernels visit.
 //
 //===----------------------------------------------------------------------===//
 
 #include "WalkCaseList.h"
-#include "passes/SieveTileClassifier.h"
+#include "passes/SievePlanner.h"
 
 #include <gtest/gtest.h>
 
 using namespace sieve;
 
-TEST(SieveWalkCodegen, GeneratedCodeMatchesTheReference) {
+namespace {
+/// The planner's runs as one (tile, full) per tile.
+std::vector<std::pair<int, bool>> expand(const std::vector<plan::TileRun> &runs) {
+  std::vector<std::pair<int, bool>> out;
+  for (const plan::TileRun &r : runs)
+    for (int64_t t = r.begin; t < r.end; ++t)
+      out.push_back({int(t), r.full});
+  return out;
+}
+} // namespace
+
+TEST(SieveWalkCodegen, MasksMatchTheReference) {
   std::vector<WalkCasePattern> patterns = walkCasePatterns();
   ASSERT_EQ(int(patterns.size()), kNumWalkCases);
-  std::mt19937_64 rng(7);
-  int64_t visitedEmpty = 0, missedFull = 0, checkedTiles = 0;
   for (int c = 0; c < kNumWalkCases; ++c) {
-    const WalkCase &wc = kWalkCases[c];
-    const mask::Pattern &p = patterns[c].pattern;
-    mask::Evaluator eval(p);
-    SCOPED_TRACE("case " + std::to_string(c));
+    mask::Evaluator eval(patterns[c].pattern);
     for (int64_t q = 0; q < 90; ++q)
       for (int64_t k = 0; k < 90; ++k)
-        ASSERT_EQ(wc.mask(q, k), eval(q, k)) << "mask q=" << q << " k=" << k;
+        ASSERT_EQ(kWalkCases[c].mask(q, k), eval(q, k)) << "case " << c << " q=" << q << " k=" << k;
+  }
+}
 
-    plan::TileClassifier tiles(p);
+TEST(SieveWalkCodegen, GeneratedWalksAreThePlannersWalks) {
+  std::vector<WalkCasePattern> patterns = walkCasePatterns();
+  std::mt19937_64 rng(7);
+  int64_t compared = 0;
+  for (int c = 0; c < kNumWalkCases; ++c) {
+    const mask::Pattern &p = patterns[c].pattern;
+    SCOPED_TRACE("case " + std::to_string(c));
     for (int trial = 0; trial < 6; ++trial) {
-      int64_t kLen = 1 + rng() % 160, qLen = 1 + rng() % kLen, tq = 1 + rng() % 40;
-      for (int64_t q0 = kLen - qLen; q0 < kLen; q0 += tq) {
-        int64_t q1 = std::min(q0 + tq, kLen) - 1;
-        std::vector<std::pair<int, bool>> walk;
-        wc.walk(q0, q1 + 1, kLen, walk);
-        std::vector<int> seen(size_t((kLen + wc.tileK - 1) / wc.tileK), 0);
-        int last = -1;
-        for (auto [j, full] : walk) {
-          ASSERT_GT(j, last) << "not ascending";
-          ASSERT_LT(j, int(seen.size()));
-          last = j;
-          seen[j] = full ? 2 : 1;
-        }
-        for (size_t j = 0; j < seen.size(); ++j) {
-          int64_t k0 = j * wc.tileK, k1 = std::min<int64_t>(k0 + wc.tileK, kLen) - 1;
-          int64_t n = tiles.count(q0, q1, k0, k1), area = (q1 - q0 + 1) * (k1 - k0 + 1);
-          ++checkedTiles;
-          ASSERT_FALSE(n > 0 && seen[j] == 0) << "missed tile " << j << " rows " << q0;
-          ASSERT_FALSE(seen[j] == 2 && n != area) << "tile " << j << " wrongly full";
-          // Rows of one query block behave alike, so there the built-ins'
-          // walks are exact; across blocks a union whose operands cover
-          // different rows is conservatively partial.
-          if (patterns[c].builtin && q0 / p.blockQ == q1 / p.blockQ) {
-            ASSERT_FALSE(n == 0 && seen[j] != 0) << "built-in visits empty tile " << j;
-            ASSERT_FALSE(n == area && seen[j] == 1) << "built-in tags full tile " << j << " partial";
-          }
-          visitedEmpty += n == 0 && seen[j] != 0;
-          missedFull += n == area && seen[j] == 1;
-        }
+      plan::Shape s;
+      s.kLen = 1 + rng() % 160;
+      s.qLen = 1 + rng() % s.kLen;
+      s.tileQ = 1 + rng() % 40;
+      s.tileK = 1 + rng() % 40;
+      plan::Planner planner(p, s);
+      for (int64_t t = 0; t < s.numQueryTiles(); ++t) {
+        int64_t lo = s.queryOffset() + t * s.tileQ, hi = std::min(lo + s.tileQ, s.kLen) - 1;
+        std::vector<std::pair<int, bool>> got;
+        kWalkCases[c].walk(false, lo, hi, 0, s.tileK, s.kLen, got);
+        ASSERT_EQ(got, expand(planner.walkKeyTiles(t))) << "forward, query tile " << t;
+        ++compared;
+      }
+      for (int64_t j = 0; j < s.numKeyTiles(); ++j) {
+        int64_t lo = j * s.tileK, hi = std::min(lo + s.tileK, s.kLen) - 1;
+        std::vector<std::pair<int, bool>> got;
+        kWalkCases[c].walk(true, lo, hi, s.queryOffset(), s.tileQ, s.kLen, got);
+        ASSERT_EQ(got, expand(planner.walkQueryTiles(j))) << "transposed, key tile " << j;
+        ++compared;
       }
     }
   }
-  // Conservative answers are allowed for random algebra, but should be rare.
-  EXPECT_LT(visitedEmpty, checkedTiles / 5);
-  EXPECT_LT(missedFull, checkedTiles / 5);
-  std::printf("checked %lld tiles: %lld empty visited, %lld full tagged partial\n",
-              (long long)checkedTiles, (long long)visitedEmpty, (long long)missedFull);
+  std::printf("compared %lld walks\n", (long long)compared);
 }

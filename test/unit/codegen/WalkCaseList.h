@@ -18,7 +18,6 @@
 
 struct WalkCasePattern {
   sieve::mask::Pattern pattern;
-  long long tileK;
   bool builtin;
 };
 
@@ -33,13 +32,12 @@ inline std::vector<WalkCasePattern> walkCasePatterns() {
           "{\"builtin\": \"" + b.name + "\", \"block_size\": " + std::to_string(block) + "}",
           "case", &ctx, err);
       auto p = sieve::buildMaskPattern(*module->getOps<sieve::PatternOp>().begin());
-      out.push_back({*p, block / 2, true});
+      out.push_back({*p, true});
     }
   }
   sieve::test::RandomPattern gen(kWalkSeed, /*predicates=*/true);
   for (int i = 0; i < kNumRandomWalkCases; ++i) {
-    sieve::mask::Pattern p = gen.next();
-    out.push_back({p, gen.uniform(1, 24), false});
+    out.push_back({gen.next(), false});
   }
   return out;
 }

@@ -6,19 +6,20 @@
 #include <utility>
 #include <vector>
 
-/// One generated pattern: its element mask and its tile walk, as emitted for
-/// the GPU, compiled for the host.
+/// One generated pattern: its element mask and its tile walks, as emitted
+/// for the GPU, compiled for the host.
 struct WalkCase {
   bool (*mask)(long long q, long long k);
-  void (*walk)(long long qBegin, long long qEnd, long long kLen,
-               std::vector<std::pair<int, bool>> &tiles);
-  long long tileK;
+  /// The walk of own rows [lo, hi] over other tiles of `tile` positions from
+  /// `base` to `end`: forward (own rows are queries) or transposed.
+  void (*walk)(bool transposed, long long lo, long long hi, long long base, long long tile,
+               long long end, std::vector<std::pair<int, bool>> &tiles);
 };
 
 extern const WalkCase kWalkCases[];
 extern const int kNumWalkCases;
 
-/// The cases, in order: the built-ins (at a small block size), then random
+/// The cases, in order: the built-ins (at small block sizes), then random
 /// patterns drawn from test::RandomPattern(kWalkSeed).
 constexpr unsigned long long kWalkSeed = 53;
 constexpr int kNumRandomWalkCases = 160;

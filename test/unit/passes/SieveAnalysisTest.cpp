@@ -91,6 +91,10 @@ TEST(SieveAnalysis, MatchesBruteForceOnRandomPatterns) {
       ASSERT_EQ(a.fullTiles, b.full);
       ASSERT_EQ(a.partialTiles, b.partial);
     }
+    // The kernel's walk is sound: it tags full only full tiles and visits
+    // every attended one.
+    ASSERT_LE(a.walkFullTiles, b.full);
+    ASSERT_GE(a.walkFullTiles + a.walkPartialTiles, b.full + b.partial);
   }
 }
 

@@ -23,7 +23,6 @@ using namespace mlir;
 using namespace sieve;
 
 namespace {
-Unit toUnit(mask::Unit u) { return u == mask::Unit::Block ? Unit::block : Unit::token; }
 
 /// Builds the IR for a plain-data pattern (the inverse of buildMaskPattern).
 PatternOp buildIR(OpBuilder &b, Location loc, const mask::Pattern &p) {
@@ -40,14 +39,14 @@ PatternOp buildIR(OpBuilder &b, Location loc, const mask::Pattern &p) {
     switch (n.kind) {
     case mask::Kind::Full: r = b.create<FullOp>(loc); break;
     case mask::Kind::Causal: r = b.create<CausalOp>(loc, n.a); break;
-    case mask::Kind::Sink: r = b.create<SinkOp>(loc, n.a, toUnit(n.unit)); break;
-    case mask::Kind::Window: r = b.create<WindowOp>(loc, n.a, toUnit(n.unit)); break;
-    case mask::Kind::Band: r = b.create<BandOp>(loc, n.a, n.b, toUnit(n.unit)); break;
+    case mask::Kind::Sink: r = b.create<SinkOp>(loc, n.a, n.unit); break;
+    case mask::Kind::Window: r = b.create<WindowOp>(loc, n.a, n.unit); break;
+    case mask::Kind::Band: r = b.create<BandOp>(loc, n.a, n.b, n.unit); break;
     case mask::Kind::PowerOfTwo: r = b.create<PowerOfTwoOp>(loc); break;
     case mask::Kind::Stride: r = b.create<StrideOp>(loc, n.a); break;
     case mask::Kind::Dilated: r = b.create<DilatedOp>(loc, n.a, n.b); break;
     case mask::Kind::LongNet: r = b.create<LongNetOp>(loc, n.segments, n.ratios); break;
-    case mask::Kind::Global: r = b.create<GlobalOp>(loc, n.a, toUnit(n.unit)); break;
+    case mask::Kind::Global: r = b.create<GlobalOp>(loc, n.a, n.unit); break;
     case mask::Kind::Predicate: r = buildPredicateOp(b, loc, n.predicate); break;
     case mask::Kind::Union: r = b.create<UnionOp>(loc, in); break;
     case mask::Kind::Intersect: r = b.create<IntersectOp>(loc, in); break;

@@ -132,6 +132,101 @@ TEST(SievePlanner, PredicateWalksAreConservative) {
   }
 }
 
+namespace {
+/// The kernel's walk (what a kernel visits) must be sound in both
+/// directions: every attended tile visited, ascending, no duplicates, full
+/// only when every pair is attended. `stats` counts conservative answers.
+void checkKernelWalk(const mask::Pattern &p, const Shape &s, int64_t (&stats)[3]) {
+  Planner planner(p, s);
+  mask::Evaluator eval(p);
+  std::string problem;
+  for (bool tr : {false, true}) {
+    const int64_t own = tr ? s.numKeyTiles() : s.numQueryTiles();
+    const int64_t other = tr ? s.numQueryTiles() : s.numKeyTiles();
+    for (int64_t i = 0; i < own; ++i) {
+      std::vector<TileClass> got =
+          expand(tr ? planner.walkQueryTiles(i) : planner.walkKeyTiles(i), other, problem);
+      ASSERT_EQ(problem, "");
+      for (int64_t j = 0; j < other; ++j) {
+        int64_t t = tr ? j : i, k = tr ? i : j;
+        int64_t q0 = s.queryOffset() + t * s.tileQ, q1 = std::min(q0 + s.tileQ, s.kLen) - 1;
+        int64_t k0 = k * s.tileK, k1 = std::min(k0 + s.tileK, s.kLen) - 1;
+        TileClass want = bruteForce(eval, q0, q1, k0, k1);
+        ASSERT_FALSE(want != TileClass::Empty && got[j] == TileClass::Empty)
+            << (tr ? "transposed" : "forward") << " missed tile " << t << "," << k;
+        ASSERT_FALSE(got[j] == TileClass::Full && want != TileClass::Full)
+            << (tr ? "transposed" : "forward") << " wrongly full " << t << "," << k;
+        ++stats[0];
+        stats[1] += want == TileClass::Empty && got[j] != TileClass::Empty;
+        stats[2] += want == TileClass::Full && got[j] == TileClass::Partial;
+      }
+    }
+  }
+}
+} // namespace
+
+TEST(SievePlanner, KernelWalksAreSound) {
+  test::RandomPattern gen(41, /*predicates=*/true);
+  int64_t stats[3] = {};
+  for (int i = 0; i < 4000; ++i) {
+    mask::Pattern p = gen.next();
+    Shape s;
+    s.kLen = gen.uniform(1, 120);
+    s.qLen = gen.uniform(1, s.kLen);
+    s.tileQ = gen.uniform(1, 32);
+    s.tileK = gen.uniform(1, 32);
+    SCOPED_TRACE("pattern " + std::to_string(i));
+    checkKernelWalk(p, s, stats);
+    if (HasFatalFailure())
+      return;
+  }
+  // Conservative answers are allowed for random algebra, but should be rare.
+  EXPECT_LT(stats[1], stats[0] / 10) << "empty tiles visited";
+  EXPECT_LT(stats[2], stats[0] / 10) << "full tiles tagged partial";
+  std::printf("kernel walks: %lld tiles, %lld empty visited, %lld full tagged partial\n",
+              (long long)stats[0], (long long)stats[1], (long long)stats[2]);
+}
+
+/// A single leaf walked by rows that lie in one block of each side is
+/// exact: no empty tile visited and every full tile tagged full. This is
+/// the case of the built-ins at the kernels' tiles (tiles divide blocks).
+TEST(SievePlanner, LeafWalksAreExactWithinBlocks) {
+  test::RandomPattern gen(43, /*predicates=*/false);
+  int64_t checked = 0;
+  for (int i = 0; i < 3000; ++i) {
+    mask::Pattern p = gen.next();
+    // Keep one leaf: the first node that is not a combinator.
+    mask::Pattern leaf;
+    leaf.blockQ = leaf.blockK = p.blockQ;
+    for (const mask::Node &n : p.nodes)
+      if (n.operands.empty() && n.kind != mask::Kind::Predicate) {
+        leaf.root = leaf.add(n);
+        break;
+      }
+    if (leaf.root < 0)
+      continue;
+    const int64_t tile = leaf.blockQ; // tiles equal to blocks: rows in one block
+    Shape s{tile, tile, 0, 0};
+    s.kLen = gen.uniform(1, 150);
+    s.qLen = s.kLen; // tiles aligned to blocks on both sides
+    Planner planner(leaf, s);
+    mask::Evaluator eval(leaf);
+    std::string problem;
+    for (int64_t t = 0; t < s.numQueryTiles(); ++t) {
+      std::vector<TileClass> got = expand(planner.walkKeyTiles(t), s.numKeyTiles(), problem);
+      for (int64_t j = 0; j < s.numKeyTiles(); ++j) {
+        int64_t q0 = t * tile, q1 = std::min(q0 + tile, s.kLen) - 1;
+        int64_t k0 = j * tile, k1 = std::min(k0 + tile, s.kLen) - 1;
+        ASSERT_EQ(int(got[j]), int(bruteForce(eval, q0, q1, k0, k1)))
+            << "leaf " << mask::kindName(leaf.nodes[0].kind) << " pattern " << i << " t=" << t
+            << " j=" << j;
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 10000);
+}
+
 TEST(SievePlanner, CountsMatchBruteForce) {
   test::RandomPattern gen(29, /*predicates=*/true);
   for (int i = 0; i < 400; ++i) {

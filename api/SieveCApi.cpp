@@ -20,27 +20,49 @@ int fail(const Status &s, char *error, size_t size) {
   return s ? 0 : 1;
 }
 
-Status compile(const char *spec, int headDim, sieve_dtype dtype, const char *arch,
-               CompiledKernel &out) {
+/// The one place C's sieve_dtype becomes the C++ API's ElementType.
+Status toElementType(int dtype, ElementType &out) {
+  if (dtype == SIEVE_BF16)
+    out = ElementType::BF16;
+  else if (dtype == SIEVE_FP16)
+    out = ElementType::FP16;
+  else
+    return Status::error("dtype must be SIEVE_BF16 (0) or SIEVE_FP16 (1) but is " +
+                         std::to_string(dtype));
+  return Status::success();
+}
+
+Status compile(const char *spec, const sieve_compile_options *o, CompiledKernel &out) {
   if (!spec)
     return Status::error("spec is null");
   KernelOptions options;
-  options.headDim = headDim;
-  options.dtype = dtype == SIEVE_FP16 ? ElementType::FP16 : ElementType::BF16;
-  options.arch = arch ? arch : "";
+  if (o) {
+    options.headDim = o->head_dim ? o->head_dim : 128;
+    if (Status s = toElementType(o->dtype, options.dtype); !s)
+      return s;
+    options.arch = o->arch ? o->arch : "";
+    options.kernel = o->kernel ? o->kernel : "";
+  }
   return compileAttention(spec, options, out);
+}
+
+sieve_compile_options options(int headDim, sieve_dtype dtype, const char *arch) {
+  sieve_compile_options o;
+  o.head_dim = headDim, o.dtype = dtype, o.arch = arch, o.kernel = nullptr;
+  return o;
 }
 } // namespace
 
 extern "C" const char *sieve_version(void) { return version(); }
 
-extern "C" int sieve_compile_cubin(const char *spec, int head_dim, sieve_dtype dtype,
-                                   const char *arch, void *cubin, size_t *size, char *error,
-                                   size_t error_size) {
+extern "C" int sieve_compile_cubin_with_options(const char *spec,
+                                                const sieve_compile_options *options,
+                                                void *cubin, size_t *size, char *error,
+                                                size_t error_size) {
   if (!size)
     return fail(Status::error("size is null"), error, error_size);
   CompiledKernel k;
-  if (Status s = compile(spec, head_dim, dtype, arch, k); !s)
+  if (Status s = compile(spec, options, k); !s)
     return fail(s, error, error_size);
   bool fits = cubin && *size >= k.cubin.size();
   if (fits)
@@ -51,14 +73,22 @@ extern "C" int sieve_compile_cubin(const char *spec, int head_dim, sieve_dtype d
               error, error_size);
 }
 
-extern "C" int sieve_kernel_create(const char *spec, int head_dim, sieve_dtype dtype,
-                                   const char *arch, sieve_kernel **kernel, char *error,
+extern "C" int sieve_compile_cubin(const char *spec, int head_dim, sieve_dtype dtype,
+                                   const char *arch, void *cubin, size_t *size, char *error,
                                    size_t error_size) {
+  sieve_compile_options o = options(head_dim, dtype, arch);
+  return sieve_compile_cubin_with_options(spec, &o, cubin, size, error, error_size);
+}
+
+extern "C" int sieve_kernel_create_with_options(const char *spec,
+                                                const sieve_compile_options *options,
+                                                sieve_kernel **kernel, char *error,
+                                                size_t error_size) {
   if (!kernel)
     return fail(Status::error("kernel is null"), error, error_size);
   *kernel = nullptr;
   CompiledKernel k;
-  if (Status s = compile(spec, head_dim, dtype, arch, k); !s)
+  if (Status s = compile(spec, options, k); !s)
     return fail(s, error, error_size);
   auto *out = new sieve_kernel;
   if (Status s = AttentionKernel::load(k.cubin, out->kernel); !s) {
@@ -67,6 +97,13 @@ extern "C" int sieve_kernel_create(const char *spec, int head_dim, sieve_dtype d
   }
   *kernel = out;
   return 0;
+}
+
+extern "C" int sieve_kernel_create(const char *spec, int head_dim, sieve_dtype dtype,
+                                   const char *arch, sieve_kernel **kernel, char *error,
+                                   size_t error_size) {
+  sieve_compile_options o = options(head_dim, dtype, arch);
+  return sieve_kernel_create_with_options(spec, &o, kernel, error, error_size);
 }
 
 extern "C" void sieve_set_contiguous_strides(sieve_attention_args *args) {
@@ -90,7 +127,8 @@ extern "C" int sieve_kernel_launch(const sieve_kernel *kernel, const sieve_atten
   a.q = args->q, a.k = args->k, a.v = args->v, a.o = args->o, a.lse = args->lse;
   a.batch = args->batch, a.heads = args->heads, a.kvHeads = args->kv_heads;
   a.qLen = args->q_len, a.kLen = args->k_len, a.headDim = args->head_dim;
-  a.dtype = args->dtype == SIEVE_FP16 ? ElementType::FP16 : ElementType::BF16;
+  if (Status s = toElementType(args->dtype, a.dtype); !s)
+    return fail(s, error, error_size);
   std::memcpy(a.qStride, args->q_stride, sizeof a.qStride);
   std::memcpy(a.kStride, args->k_stride, sizeof a.kStride);
   std::memcpy(a.vStride, args->v_stride, sizeof a.vStride);

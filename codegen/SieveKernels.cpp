@@ -1,0 +1,171 @@
+//===- SieveKernels.cpp - Which kernel a request gets -----------*- C++ -*-===//
+
+#include "codegen/SieveKernels.h"
+
+#include <cstdlib>
+
+using namespace sieve;
+using namespace sieve::codegen;
+
+const char *codegen::dtypeName(DType dtype) { return dtype == DType::FP16 ? "fp16" : "bf16"; }
+
+const char *codegen::operationName(Operation op) {
+  switch (op) {
+  case Operation::Forward: return "forward";
+  }
+  return "?";
+}
+
+const char *codegen::kvLayoutName(KvLayout kv) {
+  switch (kv) {
+  case KvLayout::Dense: return "dense";
+  }
+  return "?";
+}
+
+namespace {
+/// The chips sieve builds for: NVRTC 13's targets from sm_80 (the kernels
+/// need mma.sync with bf16 and cp.async) on. "a" marks the targets that have
+/// an architecture-specific form.
+struct Chip {
+  int sm;
+  bool hasArchSpecific;
+};
+constexpr Chip kChips[] = {{80, false},  {86, false},  {87, false},  {89, false},
+                           {90, true},   {100, true},  {103, true},  {110, true},
+                           {120, true},  {121, true}};
+} // namespace
+
+std::optional<Target> Target::parse(const std::string &arch) {
+  if (arch.rfind("sm_", 0) != 0 || arch.size() < 5)
+    return std::nullopt;
+  std::string digits = arch.substr(3);
+  bool a = !digits.empty() && digits.back() == 'a';
+  if (a)
+    digits.pop_back();
+  if (digits.empty() || digits.size() > 3 || digits.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  int sm = std::atoi(digits.c_str());
+  for (const Chip &c : kChips)
+    if (c.sm == sm && (!a || c.hasArchSpecific))
+      return Target{sm, a};
+  return std::nullopt;
+}
+
+std::string Target::str() const { return "sm_" + std::to_string(sm) + (archSpecific ? "a" : ""); }
+
+std::string codegen::supportedTargets() {
+  std::string out;
+  for (const Chip &c : kChips) {
+    out += (out.empty() ? "" : ", ") + Target{c.sm, false}.str();
+    if (c.hasArchSpecific)
+      out += ", " + Target{c.sm, true}.str();
+  }
+  return out;
+}
+
+Target codegen::defaultTarget() { return Target{90, true}; }
+
+Target codegen::targetForDevice(int major, int minor) {
+  return Target{major * 10 + minor, major == 9 && minor == 0};
+}
+
+const std::vector<KernelVariant> &codegen::kernelVariants() {
+  static const std::vector<KernelVariant> table = {
+      {"fwd-sm80-mma", Operation::Forward, KvLayout::Dense,
+       "forward, mma.sync m16n8k16 and a cp.async pipeline (FlashAttention-2 style)",
+       "sm_80 or newer", true},
+      {"fwd-sm90-wgmma", Operation::Forward, KvLayout::Dense,
+       "forward, Hopper wgmma with two consumer warpgroups and 3 cp.async stages",
+       "sm_90a; a key block that is a multiple of 64", true},
+  };
+  return table;
+}
+
+const KernelVariant *codegen::findKernelVariant(const std::string &name) {
+  for (const KernelVariant &v : kernelVariants())
+    if (name == v.name)
+      return &v;
+  return nullptr;
+}
+
+namespace {
+/// The variant's configuration for the request, or a reason it does not apply.
+std::optional<KernelConfig> configure(const KernelVariant &v, const KernelRequest &r,
+                                      int64_t blockK, std::string &why) {
+  KernelConfig c;
+  c.variant = &v;
+  c.target = r.target;
+  c.headDim = r.headDim;
+  c.dtype = r.dtype;
+  if (v.operation != r.operation || v.kvLayout != r.kvLayout) {
+    why = std::string("it implements ") + operationName(v.operation) + " with " +
+          kvLayoutName(v.kvLayout) + " KV";
+    return std::nullopt;
+  }
+  if (std::string(v.name) == "fwd-sm90-wgmma") {
+    if (!(r.target == Target{90, true})) {
+      why = "it needs sm_90a (wgmma), not " + r.target.str();
+      return std::nullopt;
+    }
+    if (blockK % 64 != 0) {
+      why = "its key tiles (64 or 128) must divide the pattern's key block " +
+            std::to_string(blockK);
+      return std::nullopt;
+    }
+    // Two warpgroups of 64 query rows; S = Q K^T is one m64nK wgmma chain.
+    c.tileQ = 128, c.warps = 8, c.stages = 3;
+    c.tileK = blockK % 128 == 0 ? 128 : 64;
+    return c;
+  }
+  // fwd-sm80-mma. Measured on an H100 (docs/kernels.md): 4 warps, 128 x 64
+  // tiles for head dim 128 (32 rows per warp), 64 x 64 for head dim 64. A key
+  // tile that divides the key block keeps tags exact; 16 is the smallest tile
+  // the mma layout takes.
+  c.tileQ = r.headDim == 64 ? 64 : 128;
+  c.tileK = 64;
+  while (c.tileK > 16 && blockK % c.tileK != 0)
+    c.tileK /= 2;
+  c.warps = 4, c.stages = 2;
+  return c;
+}
+} // namespace
+
+std::optional<KernelConfig> codegen::chooseKernel(const KernelRequest &r, int64_t /*blockQ*/,
+                                                  int64_t blockK, std::string &error) {
+  if (r.headDim != 64 && r.headDim != 128) {
+    error = "head dim must be 64 or 128 but is " + std::to_string(r.headDim);
+    return std::nullopt;
+  }
+  if (!Target::parse(r.target.str())) {
+    error = "unsupported architecture '" + r.target.str() + "'; sieve builds for " +
+            supportedTargets();
+    return std::nullopt;
+  }
+  std::string why;
+  if (!r.variant.empty()) {
+    const KernelVariant *v = findKernelVariant(r.variant);
+    if (!v) {
+      std::string names;
+      for (const KernelVariant &k : kernelVariants())
+        names += (names.empty() ? "" : ", ") + std::string(k.name);
+      error = "unknown kernel '" + r.variant + "'; expected one of " + names +
+              " (see `sieve list --kernels`)";
+      return std::nullopt;
+    }
+    std::optional<KernelConfig> c = configure(*v, r, blockK, why);
+    if (!c)
+      error = "kernel '" + r.variant + "' does not apply: " + why;
+    return c;
+  }
+  // The fastest verified variant that applies: wgmma on sm_90a, else mma.sync.
+  for (const char *name : {"fwd-sm90-wgmma", "fwd-sm80-mma"}) {
+    const KernelVariant *v = findKernelVariant(name);
+    if (!v->verified)
+      continue;
+    if (std::optional<KernelConfig> c = configure(*v, r, blockK, why))
+      return c;
+  }
+  error = "no kernel for this request: " + why;
+  return std::nullopt;
+}

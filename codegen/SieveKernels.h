@@ -1,0 +1,95 @@
+//===- SieveKernels.h - Which kernel a request gets -------------*- C++ -*-===//
+//
+// The one table of kernel variants: for each, the operation and KV layout it
+// implements, the targets and patterns it accepts, its tiling, and whether a
+// GPU run has verified it. Every caller (the CLI, compileAttention, the C
+// API) chooses through chooseKernel, so the same request on the same device
+// gets the same kernel everywhere.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SIEVE_CODEGEN_SIEVEKERNELS_H
+#define SIEVE_CODEGEN_SIEVEKERNELS_H
+
+#include <cstdint>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sieve::codegen {
+
+/// The element type of q, k, v and o (the compiler's own; the public API's
+/// ElementType and sieve_dtype convert to it at the API's boundary).
+enum class DType { BF16, FP16 };
+const char *dtypeName(DType dtype);
+
+enum class Operation { Forward };
+enum class KvLayout { Dense };
+const char *operationName(Operation op);
+const char *kvLayoutName(KvLayout kv);
+
+/// A compilation target: sm_XY, or sm_XYa for the architecture-specific
+/// features of that exact chip (wgmma on sm_90a).
+struct Target {
+  int sm = 0;
+  bool archSpecific = false;
+  /// "sm_80", "sm_90a", ...; nullopt for anything sieve cannot build for.
+  static std::optional<Target> parse(const std::string &arch);
+  std::string str() const;
+  bool operator==(const Target &o) const { return sm == o.sm && archSpecific == o.archSpecific; }
+};
+
+/// The targets sieve builds kernels for, in one line ("sm_80, sm_86, ...").
+std::string supportedTargets();
+/// The target used when none is given and no GPU can be asked.
+Target defaultTarget();
+/// The target sieve compiles for on a device of compute capability
+/// major.minor: sm_90a on Hopper (9.0), sm_XY elsewhere.
+Target targetForDevice(int major, int minor);
+
+/// One kernel variant (an entry of the table).
+struct KernelVariant {
+  const char *name;
+  Operation operation;
+  KvLayout kvLayout;
+  const char *summary;
+  const char *needs; ///< What the variant needs, for people.
+  /// Whether a GPU run has checked it against the reference (an unverified
+  /// variant is never chosen by default; it can be forced).
+  bool verified;
+};
+const std::vector<KernelVariant> &kernelVariants();
+const KernelVariant *findKernelVariant(const std::string &name);
+
+/// What a caller asks for.
+struct KernelRequest {
+  Operation operation = Operation::Forward;
+  KvLayout kvLayout = KvLayout::Dense;
+  Target target;
+  int headDim = 128;
+  DType dtype = DType::BF16;
+  std::string variant; ///< "" chooses; a name forces that variant.
+};
+
+/// A chosen variant and its configuration: what the generated source's
+/// constexpr configuration holds.
+struct KernelConfig {
+  const KernelVariant *variant = nullptr;
+  Target target;
+  int headDim = 128;
+  DType dtype = DType::BF16;
+  int64_t tileQ = 128, tileK = 64;
+  int warps = 4;
+  int stages = 2;
+};
+
+/// Chooses the variant for `request` and a pattern with these block sizes,
+/// or checks the forced one. On failure returns nullopt with the reason in
+/// `error` (an unsupported target, head dim, a variant that does not apply).
+std::optional<KernelConfig> chooseKernel(const KernelRequest &request, int64_t blockQ,
+                                         int64_t blockK, std::string &error);
+
+} // namespace sieve::codegen
+
+#endif // SIEVE_CODEGEN_SIEVEKERNELS_H

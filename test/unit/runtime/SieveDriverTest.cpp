@@ -1,0 +1,163 @@
+//===- SieveDriverTest.cpp - Launches on the caller's context -------===//
+//
+// A fake driver table records what the runtime asks of the driver: a kernel
+// is loaded and launched in the context current on the calling thread (a
+// module per context), device 0's primary context is made current only when
+// the thread has none, launch information is read by name, and a module of
+// another ABI version is refused. No GPU is needed.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/SieveDriver.h"
+#include "sieve/Attention.h"
+#include "sieve/sieve_kernel_abi.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <map>
+
+using namespace sieve;
+using namespace sieve::driver;
+
+namespace {
+/// What the fake driver saw, and what it answers.
+struct Fake {
+  CUcontext current = nullptr;
+  int primaryRetains = 0, setCurrents = 0;
+  std::vector<CUcontext> loadsIn;      // context of each cuModuleLoadData
+  std::vector<CUfunction> launched;    // function of each launch
+  std::map<CUmodule, CUcontext> moduleContext;
+  sieve_launch_info info{};
+  int nextModule = 1;
+  CUcontext primary = reinterpret_cast<CUcontext>(0x900);
+};
+Fake *fake;
+
+Api fakeApi() {
+  Api a{};
+  a.ctxGetCurrent = [](CUcontext *c) { return *c = fake->current, 0; };
+  a.ctxSetCurrent = [](CUcontext c) { return fake->current = c, ++fake->setCurrents, 0; };
+  a.ctxGetDevice = [](CUdevice *d) { return *d = 0, 0; };
+  a.ctxPushCurrent = [](CUcontext) { return 0; };
+  a.ctxPopCurrent = [](CUcontext *) { return 0; };
+  a.deviceGet = [](CUdevice *d, int o) { return *d = o, 0; };
+  a.primaryCtxRetain = [](CUcontext *c, CUdevice) { return *c = fake->primary, ++fake->primaryRetains, 0; };
+  a.moduleLoadData = [](CUmodule *m, const void *) {
+    *m = reinterpret_cast<CUmodule>(uintptr_t(fake->nextModule++) << 8);
+    fake->moduleContext[*m] = fake->current;
+    fake->loadsIn.push_back(fake->current);
+    return 0;
+  };
+  a.moduleUnload = [](CUmodule) { return 0; };
+  a.moduleGetGlobal = [](CUdeviceptr *p, size_t *size, CUmodule, const char *name) {
+    if (std::strcmp(name, SIEVE_LAUNCH_SYMBOL) != 0)
+      return 500; // CUDA_ERROR_NOT_FOUND
+    *p = 0x1234, *size = sizeof(sieve_launch_info);
+    return 0;
+  };
+  a.memcpyDtoH = [](void *dst, CUdeviceptr, size_t n) {
+    std::memcpy(dst, &fake->info, n);
+    return 0;
+  };
+  a.moduleGetFunction = [](CUfunction *f, CUmodule m, const char *name) {
+    if (std::strcmp(name, SIEVE_FWD_ENTRY) != 0)
+      return 500;
+    *f = reinterpret_cast<CUfunction>(reinterpret_cast<uintptr_t>(m) + 1);
+    return 0;
+  };
+  a.funcSetAttribute = [](CUfunction, int attribute, int value) {
+    return attribute == CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES && value > 0 ? 0 : 1;
+  };
+  a.launchKernel = [](CUfunction f, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
+                      unsigned, CUstream, void **, void **) {
+    fake->launched.push_back(f);
+    return 0;
+  };
+  a.getErrorString = [](CUresult, const char **s) { return *s = "fake error", 0; };
+  return a;
+}
+
+class SieveDriver : public ::testing::Test {
+protected:
+  Fake state;
+  Api api = fakeApi();
+  void SetUp() override {
+    fake = &state;
+    state.info = {SIEVE_KERNEL_ABI_VERSION, SIEVE_ABI_OP_FORWARD, SIEVE_ABI_KV_DENSE,
+                  SIEVE_ABI_BF16, 128, 128, 64, 128, 81920};
+    setApiForTesting(&api);
+  }
+  void TearDown() override { setApiForTesting(nullptr); }
+};
+
+const std::vector<char> kCubin = {0x7f, 'E', 'L', 'F', 0, 0, 0, 0};
+
+AttentionArgs args() {
+  AttentionArgs a;
+  a.q = reinterpret_cast<void *>(0x10000), a.k = reinterpret_cast<void *>(0x20000);
+  a.v = reinterpret_cast<void *>(0x30000), a.o = reinterpret_cast<void *>(0x40000);
+  a.qLen = a.kLen = 300;
+  a.setContiguousStrides();
+  return a;
+}
+} // namespace
+
+TEST_F(SieveDriver, LaunchesInTheCallersContext) {
+  CUcontext a = reinterpret_cast<CUcontext>(0x100), b = reinterpret_cast<CUcontext>(0x200);
+  state.current = a;
+  AttentionKernel kernel;
+  Status s = AttentionKernel::load(kCubin, kernel);
+  ASSERT_TRUE(s) << s.message;
+  EXPECT_EQ(kernel.info().tileQ, 128);
+  EXPECT_EQ(kernel.info().sharedBytes, 81920);
+  ASSERT_TRUE(kernel.launch(args()));
+  state.current = b; // another thread's (or torchrun rank's) device
+  ASSERT_TRUE(kernel.launch(args()));
+  ASSERT_TRUE(kernel.launch(args()));
+  state.current = a;
+  ASSERT_TRUE(kernel.launch(args()));
+  // One module per context, loaded on first use there; each launch used its
+  // context's function.
+  EXPECT_EQ(state.loadsIn, (std::vector<CUcontext>{a, b}));
+  ASSERT_EQ(state.launched.size(), 4u);
+  EXPECT_EQ(state.launched[0], state.launched[3]);
+  EXPECT_EQ(state.launched[1], state.launched[2]);
+  EXPECT_NE(state.launched[0], state.launched[1]);
+  // A current context is never replaced.
+  EXPECT_EQ(state.primaryRetains, 0);
+  EXPECT_EQ(state.setCurrents, 0);
+}
+
+TEST_F(SieveDriver, WithoutAContextDeviceZerosPrimaryIsMadeCurrent) {
+  AttentionKernel kernel;
+  ASSERT_TRUE(AttentionKernel::load(kCubin, kernel));
+  EXPECT_EQ(state.primaryRetains, 1);
+  EXPECT_EQ(state.current, state.primary);
+  state.current = reinterpret_cast<CUcontext>(0x300);
+  ASSERT_TRUE(kernel.launch(args()));
+  EXPECT_EQ(state.loadsIn.back(), reinterpret_cast<CUcontext>(0x300));
+}
+
+TEST_F(SieveDriver, AnotherAbiVersionIsRefused) {
+  state.current = reinterpret_cast<CUcontext>(0x100);
+  state.info.abi_version = 1;
+  AttentionKernel kernel;
+  Status s = AttentionKernel::load(kCubin, kernel);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.message, "the kernel was built for kernel ABI version 1 but this sieve reads version " +
+                           std::to_string(SIEVE_KERNEL_ABI_VERSION) + ": compile it again");
+  state.info.abi_version = SIEVE_KERNEL_ABI_VERSION;
+  state.info.operation = 7;
+  s = AttentionKernel::load(kCubin, kernel);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.message, "the module is not a forward attention kernel");
+}
+
+TEST_F(SieveDriver, NotACubinIsRefusedBeforeTheDriver) {
+  AttentionKernel kernel;
+  Status s = AttentionKernel::load({'n', 'o', 't', ' ', 'e', 'l', 'f'}, kernel);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.message, "not a cubin (no ELF header)");
+  EXPECT_TRUE(state.loadsIn.empty());
+}
