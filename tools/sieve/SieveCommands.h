@@ -55,6 +55,7 @@ struct RunOptions {
   std::string dtype = "bf16", arch; ///< arch "": the device's.
   std::string kernel;               ///< "": the table's choice.
   std::string qFile, kFile, vFile, outFile;
+  std::string cubinFile; ///< Run this cubin instead of compiling.
   std::vector<std::string> nvrtcOptions;
   bool check = false, json = false;
   int repeat = 0;

@@ -82,8 +82,24 @@ int cli::runRun(const RunOptions &o) {
   if (Status s = compileRequest(o.arch, o.kernel, o.headDim, o.dtype, o.nvrtcOptions, request); !s)
     return error(s.message);
   api::CompileResult compiled;
-  if (Status s = api::compilePattern(spec, request, compiled); !s)
+  if (!o.cubinFile.empty()) {
+    // A cubin made elsewhere (`sieve compile --emit cubin`, or by hand from
+    // --emit cuda): checked and timed against this spec. Which variant it
+    // is stays the caller's word; the table's choice is only reported.
+    std::string error;
+    std::optional<codegen::KernelConfig> config = codegen::chooseKernel(
+        request.kernel, spec.pattern.getBlockQ(), spec.pattern.getBlockK(), error);
+    if (!config)
+      return cli::error(error);
+    compiled.config = *config;
+    std::ifstream in(o.cubinFile, std::ios::binary);
+    if (!in)
+      return cli::error("cannot read --cubin '" + o.cubinFile + "'");
+    compiled.binary.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    compiled.from = "--cubin " + o.cubinFile;
+  } else if (Status s = api::compilePattern(spec, request, compiled); !s) {
     return error(s.message);
+  }
   const std::string &from = compiled.from;
   AttentionKernel kernel;
   if (Status s = AttentionKernel::load(compiled.binary, kernel); !s)

@@ -115,6 +115,8 @@ int main(int argc, char **argv) {
   runCmd->add_option("--k", run.kFile, "Raw [batch, kv_heads, seq_len, head_dim] input");
   runCmd->add_option("--v", run.vFile, "Raw [batch, kv_heads, seq_len, head_dim] input");
   runCmd->add_option("--out", run.outFile, "Write the output (raw, like --q)");
+  runCmd->add_option("--cubin", run.cubinFile,
+                     "Run this cubin (from `sieve compile --emit cubin`) instead of compiling");
   runCmd->add_flag("--check", run.check, "Compare sampled rows with an fp64 CPU reference");
   runCmd->add_option("--repeat", run.repeat, "Time this many launches (median)")
       ->check(CLI::Range(0, 100000));
