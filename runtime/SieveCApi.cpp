@@ -3,7 +3,9 @@
 #include "sieve/sieve_c.h"
 #include "sieve/Sieve.h"
 
+#include <cstdio>
 #include <cstring>
+#include <string>
 
 using namespace sieve;
 
@@ -20,15 +22,29 @@ int fail(const Status &s, char *error, size_t size) {
   return s ? 0 : 1;
 }
 
+/// A C enum may hold any int: only the two named values are element types.
+Status elementType(sieve_dtype dtype, ElementType &out) {
+  if (dtype != SIEVE_BF16 && dtype != SIEVE_FP16)
+    return Status::error("dtype must be SIEVE_BF16 (0) or SIEVE_FP16 (1) but is " +
+                         std::to_string(int(dtype)));
+  out = dtype == SIEVE_FP16 ? ElementType::FP16 : ElementType::BF16;
+  return Status::success();
+}
+
 Status compile(const char *spec, int headDim, sieve_dtype dtype, const char *arch,
                CompiledKernel &out) {
   if (!spec)
     return Status::error("spec is null");
   KernelOptions options;
   options.headDim = headDim;
-  options.dtype = dtype == SIEVE_FP16 ? ElementType::FP16 : ElementType::BF16;
+  if (Status s = elementType(dtype, options.dtype); !s)
+    return s;
   options.arch = arch ? arch : "";
-  return compileAttention(spec, options, out);
+  Status s = compileAttention(spec, options, out);
+  // The C API has no channel for warnings (sieve_c.h).
+  for (const std::string &w : out.warnings)
+    std::fprintf(stderr, "sieve: warning: %s\n", w.c_str());
+  return s;
 }
 } // namespace
 
@@ -90,7 +106,8 @@ extern "C" int sieve_kernel_launch(const sieve_kernel *kernel, const sieve_atten
   a.q = args->q, a.k = args->k, a.v = args->v, a.o = args->o, a.lse = args->lse;
   a.batch = args->batch, a.heads = args->heads, a.kvHeads = args->kv_heads;
   a.qLen = args->q_len, a.kLen = args->k_len, a.headDim = args->head_dim;
-  a.dtype = args->dtype == SIEVE_FP16 ? ElementType::FP16 : ElementType::BF16;
+  if (Status s = elementType(args->dtype, a.dtype); !s)
+    return fail(s, error, error_size);
   std::memcpy(a.qStride, args->q_stride, sizeof a.qStride);
   std::memcpy(a.kStride, args->k_stride, sizeof a.kStride);
   std::memcpy(a.vStride, args->v_stride, sizeof a.vStride);

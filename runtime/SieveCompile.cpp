@@ -28,7 +28,9 @@ Status sieve::compileAttention(const std::string &spec, const KernelOptions &opt
   context.loadDialect<SieveDialect, mlir::arith::ArithDialect>();
   LoadedSpec loaded;
   std::string message;
-  if (!spec.empty() && spec[0] == '{') {
+  // JSON text may start with whitespace; paths and built-ins cannot.
+  size_t first = spec.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && spec[first] == '{') {
     SpecError err;
     loaded.module = importJsonSpec(spec, "<spec>", &context, err);
     if (!loaded.module)
@@ -40,6 +42,8 @@ Status sieve::compileAttention(const std::string &spec, const KernelOptions &opt
   mlir::FailureOr<mask::Pattern> m = buildMaskPattern(loaded.pattern);
   if (mlir::failed(m))
     return Status::error("the pattern has no reference semantics");
+  if (mask::attendsNothing(*m))
+    out.warnings.push_back(emptyPatternWarning(m->name));
 
   out.arch = options.arch;
   if (out.arch.empty()) {
@@ -54,7 +58,7 @@ Status sieve::compileAttention(const std::string &spec, const KernelOptions &opt
   out.source = codegen::emitForwardKernel(
       *m, codegen::defaultConfig(options.headDim, dtype, *m, out.arch));
   return compilePatternKernel(loaded.pattern, out.source, out.arch, "cubin", options.useCache,
-                              options.nvrtcOptions, out.cubin, &out.from);
+                              options.nvrtcOptions, out.cubin, &out.from, &out.warnings);
 }
 
 Status sieve::compilePatternKernel(PatternOp pattern, const std::string &source,
@@ -62,7 +66,7 @@ Status sieve::compilePatternKernel(PatternOp pattern, const std::string &source,
                                    bool useCache,
                                    const std::vector<std::string> &nvrtcOptions,
                                    std::vector<char> &binary,
-                                   std::string *from) {
+                                   std::string *from, std::vector<std::string> *warnings) {
   std::string nvrtc;
   if (Status s = nvrtcVersion(nvrtc); !s)
     return s;
@@ -96,5 +100,9 @@ Status sieve::compilePatternKernel(PatternOp pattern, const std::string &source,
     else if (s)
       out = std::move(result.cubin);
     return s;
-  }, binary, from);
+  }, binary, from, warnings, output == "ptx" ? looksLikePtx : looksLikeCubin);
+}
+
+std::string sieve::emptyPatternWarning(const std::string &name) {
+  return "pattern @" + name + " attends no (query, key) pair: every output row would be NaN";
 }

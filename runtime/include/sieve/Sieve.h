@@ -43,11 +43,15 @@ struct CompiledKernel {
   std::vector<char> cubin;
   std::string arch;
   std::string from;         ///< "memory", "disk" or "compiled".
+  /// What did not stop the compile but deserves attention: a pattern that
+  /// attends nothing, a kernel cache that could not be used or written.
+  std::vector<std::string> warnings;
 };
 
 /// Compiles the forward kernel of `spec`: "builtin:NAME", a path to a .json
-/// or .mlir file, or the text of a JSON spec (starting with '{'). Errors carry
-/// the spec's own located messages.
+/// or .mlir file, or the text of a JSON spec (its first character other than
+/// whitespace is '{'). Errors carry the spec's own located messages; warnings
+/// go to out.warnings.
 Status compileAttention(const std::string &spec, const KernelOptions &options,
                         CompiledKernel &out);
 
