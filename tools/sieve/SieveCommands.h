@@ -5,6 +5,7 @@
 
 #include "passes/SieveAnalysis.h"
 #include "sieve/Jit.h"
+#include "llvm/ADT/StringRef.h"
 
 #include <string>
 
@@ -77,9 +78,16 @@ bool loadPattern(const std::string &specArg, const std::string &patternName,
 
 /// Prints "sieve: error: <message>" and returns the exit status 1.
 int error(const std::string &message);
-/// Draws the block map and coverage curve; false if the file cannot be written.
+/// Prints "sieve: warning: <message>".
+void warning(const std::string &message);
+/// Writes `bytes` to `path` ("-": stdout). On failure sets `message` to
+/// "cannot write '<path>': <reason>" and returns false.
+bool writeFile(const std::string &path, llvm::StringRef bytes, bool binary,
+               std::string &message);
+/// Draws the block map and coverage curve into `path`; on failure returns
+/// false with the reason in `message`.
 bool writeSvg(const std::string &path, const mask::Pattern &pattern,
-              const plan::Analysis &analysis);
+              const plan::Analysis &analysis, std::string &message);
 
 } // namespace sieve::cli
 
