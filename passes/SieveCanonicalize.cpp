@@ -149,6 +149,31 @@ static SmallVector<Value> withoutRepeats(ValueRange in) {
   return out;
 }
 
+/// The operands of a union (`isUnion`) or an intersection that no other
+/// operand makes redundant: in a union, x is redundant if x ⊆ y for another
+/// y; in an intersection if y ⊆ x. Ties (equal sets) keep the first. Only
+/// comparable leaves are compared, each read once.
+static SmallVector<Value> withoutImplied(ArrayRef<Value> in, int64_t bk, bool isUnion) {
+  SmallVector<Term> terms;
+  for (Value v : in)
+    terms.push_back(describe(v, bk));
+  SmallVector<Value> kept;
+  for (size_t i = 0; i < in.size(); ++i) {
+    bool redundant = false;
+    for (size_t j = 0; j < in.size() && !redundant && terms[i].isComparable(); ++j) {
+      if (i == j || !terms[j].isComparable())
+        continue;
+      const Term &x = terms[i], &y = terms[j];
+      bool sub = isUnion ? implies(x, y) : implies(y, x);
+      bool equal = sub && (isUnion ? implies(y, x) : implies(x, y));
+      redundant = sub && (!equal || j < i);
+    }
+    if (!redundant)
+      kept.push_back(in[i]);
+  }
+  return kept;
+}
+
 namespace {
 /// union(a, union(b, c)) -> union(a, b, c); likewise intersect. Applied at
 /// the outermost op of a nest, it flattens the whole nest at once.
@@ -196,31 +221,12 @@ template <typename OpTy> struct SimplifyOperands : OpRewritePattern<OpTy> {
       return success();
     }
     SmallVector<Value> in = withoutRepeats(op.getInputs());
-    // The identity (full in an intersection, empty in a union) is implied
-    // by, or implies, every other operand.
+    // The identity (full in an intersection, empty in a union) changes
+    // nothing next to any other operand.
     auto identity = [](Value v) { return kUnion ? isEmpty(v) : isFull(v); };
     if (in.size() > 1 && llvm::any_of(in, [&](Value v) { return !identity(v); }))
       llvm::erase_if(in, identity);
-    int64_t bk = keyBlockSize(op);
-    SmallVector<Term> terms;
-    for (Value v : in)
-      terms.push_back(describe(v, bk));
-    SmallVector<Value> kept;
-    for (size_t i = 0; i < in.size(); ++i) {
-      // In a union, x is redundant if x ⊆ y for another y; in an
-      // intersection if y ⊆ x. Ties (equal sets) keep the first.
-      bool redundant = false;
-      for (size_t j = 0; j < in.size() && !redundant && terms[i].isComparable(); ++j) {
-        if (i == j || !terms[j].isComparable())
-          continue;
-        const Term &x = terms[i], &y = terms[j];
-        bool sub = kUnion ? implies(x, y) : implies(y, x);
-        bool equal = sub && (kUnion ? implies(y, x) : implies(x, y));
-        redundant = sub && (!equal || j < i);
-      }
-      if (!redundant)
-        kept.push_back(in[i]);
-    }
+    SmallVector<Value> kept = withoutImplied(in, keyBlockSize(op), kUnion);
     if (kept.size() == op.getInputs().size() && kept.size() > 1)
       return r.notifyMatchFailure(op, "no operand to drop");
     r.replaceOp(op, kept.size() == 1 ? kept[0]
