@@ -206,12 +206,22 @@ std::string readAll(const std::string &path) {
 }
 
 /// Runs `body` in a child process that is killed after `seconds`; true when
-/// it exited with status 0 (a crash, an abort or a hang is false).
+/// it exited with status 0 (a crash, an abort, an exception or a hang is
+/// false). The child never returns into the test runner.
 bool inChild(int seconds, const std::function<bool()> &body) {
   pid_t pid = fork();
   if (pid == 0) {
     alarm(seconds);
-    _exit(body() ? 0 : 1);
+    bool ok = false;
+#if __cpp_exceptions
+    try {
+      ok = body();
+    } catch (...) {
+    }
+#else
+    ok = body();
+#endif
+    _exit(ok ? 0 : 1);
   }
   int status = 0;
   return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
