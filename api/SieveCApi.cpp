@@ -3,7 +3,9 @@
 #include "sieve/sieve_c.h"
 #include "sieve/Sieve.h"
 
+#include <cstdio>
 #include <cstring>
+#include <string>
 
 using namespace sieve;
 
@@ -43,7 +45,11 @@ Status compile(const char *spec, const sieve_compile_options *o, CompiledKernel 
     options.arch = o->arch ? o->arch : "";
     options.kernel = o->kernel ? o->kernel : "";
   }
-  return compileAttention(spec, options, out);
+  Status s = compileAttention(spec, options, out);
+  // The C API has no channel for warnings (sieve_c.h).
+  for (const std::string &w : out.warnings)
+    std::fprintf(stderr, "sieve: warning: %s\n", w.c_str());
+  return s;
 }
 
 sieve_compile_options options(int headDim, sieve_dtype dtype, const char *arch) {

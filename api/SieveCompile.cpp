@@ -8,6 +8,7 @@
 
 #include "api/SieveCompiler.h"
 #include "codegen/SieveCodegen.h"
+#include "dialect/SieveMaskFromIR.h"
 #include "passes/SievePasses.h"
 #include "sieve/Sieve.h"
 #include "mlir/IR/Diagnostics.h"
@@ -99,6 +100,9 @@ Status api::compilePattern(LoadedSpec &spec, const CompileRequest &request, Comp
     return Status::error(error);
   out.config = *config;
   out.patternName = spec.pattern.getSymName().str();
+  if (mlir::FailureOr<mask::Pattern> m = buildMaskPattern(spec.pattern);
+      mlir::succeeded(m) && mask::attendsNothing(*m))
+    out.warnings.push_back(emptyPatternWarning(out.patternName));
   if (Status s = lowerToPlan(spec, config->tileQ, config->tileK, /*transposed=*/false); !s)
     return s;
   auto plan = spec.module->lookupSymbol<PlanOp>(out.patternName + "_forward");
@@ -150,7 +154,12 @@ Status api::compilePattern(LoadedSpec &spec, const CompileRequest &request, Comp
           binary = std::move(result.cubin);
         return s;
       },
-      out.binary, &out.from);
+      out.binary, &out.from, &out.warnings,
+      request.output == Output::Ptx ? looksLikePtx : looksLikeCubin);
+}
+
+std::string api::emptyPatternWarning(const std::string &name) {
+  return "pattern @" + name + " attends no (query, key) pair: every output row would be NaN";
 }
 
 Status sieve::compileAttention(const std::string &spec, const KernelOptions &options,
@@ -170,8 +179,10 @@ Status sieve::compileAttention(const std::string &spec, const KernelOptions &opt
   request.useCache = options.useCache;
   request.nvrtcOptions = options.nvrtcOptions;
   CompileResult result;
-  if (Status s = compilePattern(loaded, request, result); !s)
+  if (Status s = compilePattern(loaded, request, result); !s) {
+    out.warnings = std::move(result.warnings);
     return s;
+  }
   out.patternName = result.patternName;
   out.source = std::move(result.source);
   out.cubin = std::move(result.binary);
@@ -179,6 +190,7 @@ Status sieve::compileAttention(const std::string &spec, const KernelOptions &opt
   out.kernel = result.config.variant->name;
   out.tileQ = int(result.config.tileQ), out.tileK = int(result.config.tileK);
   out.from = result.from;
+  out.warnings = std::move(result.warnings);
   return Status::success();
 }
 

@@ -43,7 +43,13 @@ struct CompileResult {
   std::string from;         ///< "memory", "disk" or "compiled" (binaries only).
   std::string cacheEntry;   ///< The disk entry, when the cache has a directory.
   std::string log; ///< NVRTC's log when it compiled (not on a cache hit).
+  /// What the caller should show: a pattern that attends nothing, a cache
+  /// that could not be used (the binary is delivered anyway).
+  std::vector<std::string> warnings;
 };
+
+/// The warning for a pattern that provably attends nothing.
+std::string emptyPatternWarning(const std::string &name);
 
 /// Lowers `spec`'s pattern: every other pattern of the module is removed,
 /// then sieve-compile runs (canonicalize, cse, lower-to-plan at tileQ x

@@ -112,6 +112,63 @@ bool mask::evaluate(const Pattern &pattern, int64_t q, int64_t k) {
   return eval(q, k);
 }
 
+namespace {
+/// What a node is known to be for every pair.
+enum class Known { Nothing, Everything, Unknown };
+
+bool readsNoVariable(const expr::Expr &e) {
+  for (const expr::Node &n : e.nodes)
+    if (n.kind == expr::OpKind::Var)
+      return false;
+  return true;
+}
+
+Known known(const Node &n, const std::vector<Known> &operands) {
+  auto all = [&](Known k) {
+    for (int o : n.operands)
+      if (operands[o] != k)
+        return false;
+    return true;
+  };
+  auto any = [&](Known k) {
+    for (int o : n.operands)
+      if (operands[o] == k)
+        return true;
+    return false;
+  };
+  switch (n.kind) {
+  case Kind::Full:
+    return Known::Everything;
+  case Kind::Predicate:
+    if (!readsNoVariable(n.predicate))
+      return Known::Unknown;
+    return expr::evaluate(n.predicate, {0, 0, 0, 0}) ? Known::Everything : Known::Nothing;
+  case Kind::Union:
+    return any(Known::Everything) ? Known::Everything
+           : all(Known::Nothing)  ? Known::Nothing
+                                  : Known::Unknown;
+  case Kind::Intersect:
+    return any(Known::Nothing)       ? Known::Nothing
+           : all(Known::Everything) ? Known::Everything
+                                    : Known::Unknown;
+  case Kind::Not:
+    return operands[n.operands[0]] == Known::Everything ? Known::Nothing
+           : operands[n.operands[0]] == Known::Nothing  ? Known::Everything
+                                                        : Known::Unknown;
+  default:
+    return Known::Unknown;
+  }
+}
+} // namespace
+
+bool mask::attendsNothing(const Pattern &pattern) {
+  std::vector<Known> values;
+  values.reserve(pattern.nodes.size());
+  for (const Node &n : pattern.nodes)
+    values.push_back(known(n, values));
+  return pattern.root >= 0 && values[pattern.root] == Known::Nothing;
+}
+
 const char *mask::kindName(Kind kind) {
   // Generated spellings are string literals, so data() is NUL-terminated.
   return stringifyTermKind(kind).data();

@@ -69,6 +69,13 @@ bool evaluateLeaf(const Pattern &pattern, const Node &leaf, int64_t q,
 /// M(q, k) for one pair; prefer Evaluator in loops.
 bool evaluate(const Pattern &pattern, int64_t q, int64_t k);
 
+/// Whether M(q, k) is false for every pair, by a structural proof: the empty
+/// mask `not full`, a predicate that reads no variable and is false,
+/// intersections with such an operand, unions of only such operands,
+/// negations of masks that are provably everything. False when not proved
+/// (a pattern may still attend nothing at some lengths).
+bool attendsNothing(const Pattern &pattern);
+
 /// The spelling of a kind as in the dialect ("power_of_two").
 const char *kindName(Kind kind);
 

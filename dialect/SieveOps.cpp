@@ -13,6 +13,8 @@
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <cstdio>
+
 using namespace mlir;
 using namespace sieve;
 
@@ -40,7 +42,30 @@ Value PatternOp::getMask() {
   return cast<YieldOp>(getBody().front().getTerminator()).getValue();
 }
 
+/// Emits an error unless `name` is an identifier (SieveLimits.h).
+static LogicalResult checkName(Operation *op, StringRef what, StringRef name,
+                               size_t maxLength) {
+  if (limits::isIdentifier(std::string_view(name.data(), name.size()), maxLength))
+    return success();
+  // Quoted with escapes, so that the message itself stays printable.
+  std::string quoted = "\"";
+  for (char c : name) {
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+      quoted += c;
+    } else {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "\\%02X", static_cast<unsigned char>(c));
+      quoted += hex;
+    }
+  }
+  return op->emitOpError() << what << " must be an identifier ([A-Za-z_][A-Za-z0-9_]*, "
+                           << "at most " << maxLength << " characters) but is "
+                           << quoted << "\"";
+}
+
 LogicalResult PatternOp::verify() {
+  if (failed(checkName(*this, "name", getSymName(), limits::kMaxNameLength)))
+    return failure();
   ArrayRef<int64_t> blockSize = getBlockSize();
   if (blockSize.size() != 2)
     return emitOpError() << "block_size must have 2 elements [block_q, "
@@ -49,6 +74,19 @@ LogicalResult PatternOp::verify() {
   for (int64_t b : blockSize)
     if (failed(checkRange(*this, "block_size", b, 1, limits::kMaxBlockSize)))
       return failure();
+  int64_t terms = 0, ops = 0;
+  for (Operation &op : getBody().front().without_terminator()) {
+    ++terms;
+    op.walk([&](Operation *) { ++ops; });
+  }
+  if (terms > limits::kMaxPatternTerms)
+    return emitOpError() << "holds " << terms << " terms; a pattern may hold at most "
+                         << limits::kMaxPatternTerms;
+  if (ops > limits::kMaxPatternOps)
+    return emitOpError() << "holds " << ops
+                         << " operations, predicate bodies included; a pattern may hold "
+                            "at most "
+                         << limits::kMaxPatternOps;
   Block &body = getBody().front();
   if (body.getNumArguments() != 0)
     return emitOpError() << "body must have no arguments";
@@ -82,6 +120,11 @@ LogicalResult YieldOp::verify() {
 //===----------------------------------------------------------------------===//
 // Leaves
 //===----------------------------------------------------------------------===//
+
+LogicalResult CausalOp::verify() {
+  return checkRange(*this, "offset", getOffset(), -limits::kMaxCount,
+                    limits::kMaxCount);
+}
 
 LogicalResult SinkOp::verify() { return checkCount(*this, "count", getCount()); }
 
@@ -207,6 +250,11 @@ LogicalResult PredicateOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult PlanOp::verify() {
+  // Room for the pattern's name and a suffix such as "_transposed".
+  constexpr size_t kMaxPlanName = limits::kMaxNameLength + 32;
+  if (failed(checkName(*this, "name", getSymName(), kMaxPlanName)) ||
+      failed(checkName(*this, "pattern", getPattern(), limits::kMaxNameLength)))
+    return failure();
   ArrayRef<int64_t> tile = getTile();
   if (tile.size() != 2)
     return emitOpError() << "tile must have 2 elements [tile_q, tile_k] but has "

@@ -24,7 +24,10 @@ def Sieve_PatternOp : Sieve_Op<"pattern",
     [Symbol, IsolatedFromAbove]> {
   let summary = "An attention pattern: a block size and a mask";
   let description = [{
-    Defines a named attention pattern. `block_size` is `[block_q, block_k]`,
+    Defines a named attention pattern; the name is an identifier
+    (`[A-Za-z_][A-Za-z0-9_]*`, at most 128 characters); the body holds at
+    most 10000 terms and 131072 operations, predicate bodies included
+    (`dialect/SieveLimits.h`). `block_size` is `[block_q, block_k]`,
     the tokens per pattern block along queries and keys; it gives block
     distances their meaning and is independent of any kernel tile size. The
     body is one block that ends in `sieve.yield` of a `!sieve.mask`.
@@ -100,7 +103,8 @@ def Sieve_CausalOp : Sieve_MaskOp<"causal"> {
   let summary = "Keys at or before the query, shifted by an offset";
   let description = [{
     M(q, k) = k <= q + offset. The offset defaults to 0 (plain causal
-    attention); a positive offset lets queries see that many later keys.
+    attention); a positive offset lets queries see that many later keys. Its
+    magnitude is at most 2^40, like every count and distance.
 
     ```mlir
     %c = sieve.causal
@@ -109,6 +113,7 @@ def Sieve_CausalOp : Sieve_MaskOp<"causal"> {
   }];
   let arguments = (ins DefaultValuedAttr<Sieve_I64Attr, "0">:$offset);
   let assemblyFormat = "(`offset` $offset^)? attr-dict";
+  let hasVerifier = 1;
 }
 
 def Sieve_SinkOp : Sieve_MaskOp<"sink"> {

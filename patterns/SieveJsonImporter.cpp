@@ -36,6 +36,8 @@ private:
   OpBuilder builder;
   std::string fileName;
   SpecError &error;
+  /// Masks built so far: import stops as soon as the pattern is too large.
+  int64_t masks = 0;
 
   bool fail(const std::string &ptr, std::string message) {
     error.where = "at " + (ptr.empty() ? std::string("/") : ptr);
@@ -139,15 +141,6 @@ bool Importer::blockSize(const json &doc, int64_t &bq, int64_t &bk) {
   return true;
 }
 
-static bool isIdentifier(const std::string &s) {
-  if (s.empty() || s.size() > 128 || std::isdigit((unsigned char)s[0]))
-    return false;
-  for (char c : s)
-    if (!std::isalnum((unsigned char)c) && c != '_')
-      return false;
-  return true;
-}
-
 bool Importer::header(const json &doc, std::string &name, int64_t &bq,
                       int64_t &bk) {
   if (doc.contains("sieve")) {
@@ -158,10 +151,10 @@ bool Importer::header(const json &doc, std::string &name, int64_t &bq,
   }
   if (doc.contains("name")) {
     const json &v = doc["name"];
-    if (!v.is_string() || !isIdentifier(v.get<std::string>()))
+    if (!v.is_string() || !limits::isIdentifier(v.get<std::string>()))
       return fail("/name", "expected an identifier ([A-Za-z_][A-Za-z0-9_]*, "
-                           "at most 128 characters) but found " +
-                               jsonio::describe(v));
+                           "at most " + std::to_string(limits::kMaxNameLength) +
+                           " characters) but found " + jsonio::describe(v));
     name = v.get<std::string>();
   }
   return blockSize(doc, bq, bk);
@@ -171,6 +164,12 @@ Value Importer::mask(const json &v, const std::string &ptr, int depth) {
   if (depth > limits::kMaxMaskDepth) {
     fail(ptr, "masks nested deeper than " +
                   std::to_string(limits::kMaxMaskDepth) + " levels");
+    return {};
+  }
+  if (++masks > limits::kMaxPatternTerms) {
+    fail(ptr, "more than " + std::to_string(limits::kMaxPatternTerms) +
+                  " masks; a pattern may hold at most " +
+                  std::to_string(limits::kMaxPatternTerms));
     return {};
   }
   if (v.is_string()) {

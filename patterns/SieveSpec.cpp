@@ -1,6 +1,7 @@
 //===- SieveSpec.cpp - Loading a pattern from a SPEC argument ---*- C++ -*-===//
 
 #include "patterns/SieveSpec.h"
+#include "dialect/SieveLimits.h"
 #include "patterns/SieveBuiltins.h"
 #include "patterns/SieveJsonImporter.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -9,12 +10,61 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
 
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 using namespace mlir;
 using namespace sieve;
 
 static bool endsWith(const std::string &s, const std::string &suffix) {
   return s.size() >= suffix.size() &&
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+/// Reads a spec file: only a regular file of at most limits::kMaxSpecBytes,
+/// so a FIFO, a device (/dev/zero) or a directory is an error, not a hang
+/// or an unbounded read. O_NONBLOCK keeps open() from waiting for a FIFO's
+/// writer; it does not affect reads of regular files.
+static bool readSpecFile(const std::string &path, std::string &text, std::string &error) {
+  auto fail = [&](const std::string &why) {
+    error = "cannot read '" + path + "': " + why;
+    return false;
+  };
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return fail(std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st;
+  if (::fstat(fd, &st) != 0)
+    return fail(std::strerror(errno));
+  if (S_ISDIR(st.st_mode))
+    return fail("it is a directory");
+  if (!S_ISREG(st.st_mode))
+    return fail("not a regular file (a FIFO, socket or device)");
+  const std::string cap = std::to_string(limits::kMaxSpecBytes >> 20) + " MiB";
+  if (st.st_size > off_t(limits::kMaxSpecBytes))
+    return fail("the file has " + std::to_string(st.st_size) +
+                " bytes; a spec may have at most " + cap);
+  text.clear();
+  char buffer[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return fail(std::strerror(errno));
+    if (n == 0)
+      return true;
+    if (text.size() + size_t(n) > limits::kMaxSpecBytes)
+      return fail("the file grew past the " + cap + " a spec may have");
+    text.append(buffer, size_t(n));
+  }
 }
 
 static bool loadJson(const std::string &text, const std::string &label,
@@ -29,16 +79,23 @@ static bool loadJson(const std::string &text, const std::string &label,
   return true;
 }
 
-static bool loadMlir(std::unique_ptr<llvm::MemoryBuffer> buffer,
+static bool loadMlir(const std::string &text, const std::string &file,
                      const std::string &patternName, MLIRContext *ctx,
                      LoadedSpec &out, std::string &error) {
   llvm::SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
+  sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(text, file),
+                               llvm::SMLoc());
   std::string diagnostics;
   llvm::raw_string_ostream os(diagnostics);
   SourceMgrDiagnosticHandler handler(sourceMgr, ctx, os);
+  // The source location says where; a note printing the whole op (a pattern
+  // of thousands of ops) would bury the message.
+  bool printOp = ctx->shouldPrintOpOnDiagnostic();
+  ctx->printOpOnDiagnostic(false);
   out.module = parseSourceFile<ModuleOp>(sourceMgr, ctx);
-  if (!out.module || failed(verify(*out.module))) {
+  bool verified = out.module && succeeded(verify(*out.module));
+  ctx->printOpOnDiagnostic(printOp);
+  if (!verified) {
     error = diagnostics;
     return false;
   }
@@ -50,7 +107,6 @@ static bool loadMlir(std::unique_ptr<llvm::MemoryBuffer> buffer,
     if (p.getSymName() == patternName)
       out.pattern = p;
   }
-  const std::string file = sourceMgr.getMemoryBuffer(1)->getBufferIdentifier().str();
   if (patterns.empty()) {
     error = file + ": holds no sieve.pattern";
     return false;
@@ -84,6 +140,11 @@ bool sieve::loadSpec(const std::string &spec, const std::string &patternName,
   }
   const std::string prefix = "builtin:";
   if (spec.rfind(prefix, 0) == 0) {
+    if (!patternName.empty()) {
+      error = "--pattern applies to .mlir specs only; '" + spec +
+              "' holds one pattern";
+      return false;
+    }
     std::string name = spec.substr(prefix.size());
     if (!findBuiltin(name)) {
       error = "unknown built-in '" + name + "'; expected one of " +
@@ -98,18 +159,15 @@ bool sieve::loadSpec(const std::string &spec, const std::string &patternName,
             "' is: expected a .json or .mlir file, or builtin:NAME";
     return false;
   }
-  auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(spec, /*IsText=*/true);
-  if (!buffer) {
-    error = "cannot read '" + spec + "': " + buffer.getError().message();
+  if (isJson && !patternName.empty()) {
+    error = "--pattern applies to .mlir specs only; '" + spec +
+            "' holds one pattern";
     return false;
   }
-  if (isJson) {
-    if (!patternName.empty()) {
-      error = "--pattern applies to .mlir specs only; '" + spec +
-              "' holds one pattern";
-      return false;
-    }
-    return loadJson((*buffer)->getBuffer().str(), spec, ctx, out, error);
-  }
-  return loadMlir(std::move(*buffer), patternName, ctx, out, error);
+  std::string text;
+  if (!readSpecFile(spec, text, error))
+    return false;
+  if (isJson)
+    return loadJson(text, spec, ctx, out, error);
+  return loadMlir(text, spec, patternName, ctx, out, error);
 }

@@ -20,10 +20,18 @@ namespace {
 static_assert(sizeof(sieve_fwd_params) == 5 * 8 + 6 * 4 + 12 * 8, "unexpected padding");
 
 
+/// The addresses [begin, end) a tensor's elements lie in.
+struct ByteRange {
+  uintptr_t begin = 0, end = 0;
+  bool overlaps(const ByteRange &o) const { return begin < o.end && o.begin < end; }
+};
+
 /// Tensors of [batch, heads, rows, headDim] with strides `s` may be read;
-/// `write` also requires that no two elements share memory.
+/// `write` also requires that no two elements share memory. `range` gets the
+/// bytes the tensor spans, computed without overflow.
 Status checkTensor(const char *name, const void *ptr, const int64_t s[3], int64_t batch,
-                   int64_t heads, int64_t rows, int64_t headDim, bool write) {
+                   int64_t heads, int64_t rows, int64_t headDim, bool write,
+                   ByteRange &range) {
   std::string n = name;
   if (!ptr)
     return Status::error(n + " is null");
@@ -37,9 +45,24 @@ Status checkTensor(const char *name, const void *ptr, const int64_t s[3], int64_
   if (s[2] < headDim && rows > 1)
     return Status::error(n + " row stride " + std::to_string(s[2]) +
                          " is smaller than the head dim " + std::to_string(headDim));
+  // One past the last element, in bytes (2 per element).
+  int64_t last = headDim, step = 0, bytes = 0;
+  const int64_t extents[3] = {batch, heads, rows};
+  bool overflow = false;
+  for (int i = 0; i < 3; ++i)
+    overflow |= __builtin_mul_overflow(extents[i] - 1, s[i], &step) ||
+                __builtin_add_overflow(last, step, &last);
+  uintptr_t begin = reinterpret_cast<uintptr_t>(ptr), end = 0;
+  if (overflow || __builtin_mul_overflow(last, int64_t(2), &bytes) ||
+      __builtin_add_overflow(begin, uintptr_t(bytes), &end))
+    return Status::error(n + " strides [" + std::to_string(s[0]) + ", " +
+                         std::to_string(s[1]) + ", " + std::to_string(s[2]) +
+                         "] make the tensor extend past the end of the address space");
+  range = {begin, end};
   if (!write)
     return Status::success();
-  // Dimensions by increasing stride must each step past the previous extent.
+  // Dimensions by increasing stride must each step past the previous extent
+  // (a product that overflows is past every stride).
   std::pair<int64_t, int64_t> dims[3] = {{s[2], rows}, {s[1], heads}, {s[0], batch}};
   std::sort(std::begin(dims), std::end(dims));
   int64_t span = headDim;
@@ -48,7 +71,8 @@ Status checkTensor(const char *name, const void *ptr, const int64_t s[3], int64_
       continue;
     if (stride < span)
       return Status::error(n + " strides make elements overlap");
-    span = stride * extent;
+    if (__builtin_mul_overflow(stride, extent, &span))
+      span = INT64_MAX;
   }
   return Status::success();
 }
@@ -108,13 +132,35 @@ Status sieve::validateLaunch(const AttentionArgs &a, const KernelInfo &kernel) {
     return Status::error("the softmax scale must be finite and non-negative (0 = default)");
   if (a.lse && reinterpret_cast<uintptr_t>(a.lse) % 4 != 0)
     return Status::error("lse is not 4-byte aligned");
-  if (Status s = checkTensor("q", a.q, a.qStride, a.batch, a.heads, a.qLen, a.headDim, false); !s)
+  ByteRange q, k, v, o;
+  if (Status s = checkTensor("q", a.q, a.qStride, a.batch, a.heads, a.qLen, a.headDim, false, q); !s)
     return s;
-  if (Status s = checkTensor("k", a.k, a.kStride, a.batch, a.kvHeads, a.kLen, a.headDim, false); !s)
+  if (Status s = checkTensor("k", a.k, a.kStride, a.batch, a.kvHeads, a.kLen, a.headDim, false, k); !s)
     return s;
-  if (Status s = checkTensor("v", a.v, a.vStride, a.batch, a.kvHeads, a.kLen, a.headDim, false); !s)
+  if (Status s = checkTensor("v", a.v, a.vStride, a.batch, a.kvHeads, a.kLen, a.headDim, false, v); !s)
     return s;
-  return checkTensor("o", a.o, a.oStride, a.batch, a.heads, a.qLen, a.headDim, true);
+  if (Status s = checkTensor("o", a.o, a.oStride, a.batch, a.heads, a.qLen, a.headDim, true, o); !s)
+    return s;
+  // What the kernel writes must not share memory with anything else it
+  // reads or writes (compared by the address ranges the tensors span).
+  const std::pair<const char *, ByteRange> inputs[] = {{"q", q}, {"k", k}, {"v", v}};
+  for (auto [name, range] : inputs)
+    if (o.overlaps(range))
+      return Status::error(std::string("o shares memory with ") + name);
+  if (!a.lse)
+    return Status::success();
+  // batch, heads <= 65535 and qLen < 2^31: the count fits in 64 bits.
+  uintptr_t begin = reinterpret_cast<uintptr_t>(a.lse), end = 0;
+  if (__builtin_add_overflow(begin, uintptr_t(4) * uintptr_t(a.batch) * uintptr_t(a.heads) *
+                                        uintptr_t(a.qLen), &end))
+    return Status::error("lse extends past the end of the address space");
+  ByteRange lse{begin, end};
+  for (auto [name, range] : inputs)
+    if (lse.overlaps(range))
+      return Status::error(std::string("lse shares memory with ") + name);
+  if (lse.overlaps(o))
+    return Status::error("lse shares memory with o");
+  return Status::success();
 }
 
 /// The cubin and, per context it was used in, its module and function.

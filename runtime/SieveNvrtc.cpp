@@ -4,7 +4,7 @@
 // documented C signatures, so no CUDA header is needed to build sieve and no
 // CUDA library to start it. The library is looked up as libnvrtc.so.13, then
 // libnvrtc.so, then under $CUDA_HOME/lib64 and /usr/local/cuda/lib64;
-// SIEVE_NVRTC_LIBRARY names it explicitly.
+// SIEVE_NVRTC_LIBRARY names it explicitly, and then it is the only one tried.
 //
 //===----------------------------------------------------------------------===//
 
@@ -49,36 +49,57 @@ const Nvrtc &nvrtc() {
   static Nvrtc lib;
   static std::once_flag once;
   std::call_once(once, [] {
+    // An explicit library is the only one tried: falling back to another
+    // would hide a typo or a broken install.
     std::vector<std::string> candidates;
-    if (const char *explicitPath = std::getenv("SIEVE_NVRTC_LIBRARY"))
+    const char *explicitPath = std::getenv("SIEVE_NVRTC_LIBRARY");
+    if (explicitPath) {
       candidates.push_back(explicitPath);
-    candidates.push_back("libnvrtc.so.13");
-    candidates.push_back("libnvrtc.so");
-    if (const char *home = std::getenv("CUDA_HOME"))
-      candidates.push_back(std::string(home) + "/lib64/libnvrtc.so");
-    candidates.push_back("/usr/local/cuda/lib64/libnvrtc.so");
-    for (const std::string &c : candidates)
-      if ((lib.handle = dlopen(c.c_str(), RTLD_NOW | RTLD_LOCAL)))
+    } else {
+      candidates.push_back("libnvrtc.so.13");
+      candidates.push_back("libnvrtc.so");
+      if (const char *home = std::getenv("CUDA_HOME"))
+        candidates.push_back(std::string(home) + "/lib64/libnvrtc.so");
+      candidates.push_back("/usr/local/cuda/lib64/libnvrtc.so");
+    }
+    std::string loaded, why;
+    for (const std::string &c : candidates) {
+      // dlopen("") would return the main program, which has no NVRTC.
+      if (!c.empty() && (lib.handle = dlopen(c.c_str(), RTLD_NOW | RTLD_LOCAL))) {
+        loaded = c;
         break;
+      }
+      const char *e = c.empty() ? nullptr : dlerror();
+      why = e ? e : "an empty path";
+    }
     if (!lib.handle) {
-      lib.error = "NVRTC not found (tried libnvrtc.so.13, libnvrtc.so and "
-                  "/usr/local/cuda/lib64); install the CUDA toolkit's NVRTC or "
-                  "set SIEVE_NVRTC_LIBRARY";
+      lib.error = explicitPath
+                      ? "cannot load NVRTC from SIEVE_NVRTC_LIBRARY='" +
+                            std::string(explicitPath) + "': " + why
+                      : "NVRTC not found (tried libnvrtc.so.13, libnvrtc.so and "
+                        "/usr/local/cuda/lib64; last: " + why +
+                            "); install the CUDA toolkit's NVRTC or set SIEVE_NVRTC_LIBRARY";
       return;
     }
-    bool ok = bind(lib.handle, "nvrtcCreateProgram", lib.create) &&
-              bind(lib.handle, "nvrtcCompileProgram", lib.compile) &&
-              bind(lib.handle, "nvrtcDestroyProgram", lib.destroy) &&
-              bind(lib.handle, "nvrtcGetProgramLogSize", lib.logSize) &&
-              bind(lib.handle, "nvrtcGetProgramLog", lib.log) &&
-              bind(lib.handle, "nvrtcGetPTXSize", lib.ptxSize) &&
-              bind(lib.handle, "nvrtcGetPTX", lib.ptx) &&
-              bind(lib.handle, "nvrtcGetCUBINSize", lib.cubinSize) &&
-              bind(lib.handle, "nvrtcGetCUBIN", lib.cubin) &&
-              bind(lib.handle, "nvrtcGetErrorString", lib.errorString) &&
-              bind(lib.handle, "nvrtcVersion", lib.version);
-    if (!ok) {
-      lib.error = "the NVRTC library found lacks an entry point sieve needs";
+    const char *missing = nullptr;
+    auto need = [&](const char *name, auto &fn) {
+      if (!missing && !bind(lib.handle, name, fn))
+        missing = name;
+    };
+    need("nvrtcCreateProgram", lib.create);
+    need("nvrtcCompileProgram", lib.compile);
+    need("nvrtcDestroyProgram", lib.destroy);
+    need("nvrtcGetProgramLogSize", lib.logSize);
+    need("nvrtcGetProgramLog", lib.log);
+    need("nvrtcGetPTXSize", lib.ptxSize);
+    need("nvrtcGetPTX", lib.ptx);
+    need("nvrtcGetCUBINSize", lib.cubinSize);
+    need("nvrtcGetCUBIN", lib.cubin);
+    need("nvrtcGetErrorString", lib.errorString);
+    need("nvrtcVersion", lib.version);
+    if (missing) {
+      lib.error = "the NVRTC library '" + loaded + "' lacks " + missing +
+                  ", an entry point sieve needs";
       lib.handle = nullptr;
     }
   });

@@ -242,3 +242,80 @@ sieve.pattern @q block_size [256, 256] {
 }
 // expected-error @+1 {{walk must be fallback when a generator is fallback}}
 sieve.plan @p of @q tile [128, 128] forward closed_form generators [#sieve.gen<"predicate", fallback>]
+
+// -----
+
+// Issue 19 item 6: every integer attribute is held to the importer's limits.
+sieve.pattern @causal_max block_size [256, 256] {
+  // expected-error @+1 {{offset must be in [-1099511627776, 1099511627776] but is 9223372036854775807}}
+  %c = sieve.causal offset 9223372036854775807
+  sieve.yield %c : !sieve.mask
+}
+
+// -----
+
+sieve.pattern @causal_min block_size [256, 256] {
+  // expected-error @+1 {{offset must be in [-1099511627776, 1099511627776] but is -9223372036854775808}}
+  %c = sieve.causal offset -9223372036854775808
+  sieve.yield %c : !sieve.mask
+}
+
+// -----
+
+// Item 8: names are identifiers; they are pasted into CUDA comments, SVG and
+// JSON, so a newline there would inject code.
+// expected-error @+1 {{name must be an identifier ([A-Za-z_][A-Za-z0-9_]*, at most 128 characters) but is "x\0Astatic_assert(false);\0A//"}}
+sieve.pattern @"x\0Astatic_assert(false);\0A//" block_size [256, 256] {
+  %c = sieve.causal
+  sieve.yield %c : !sieve.mask
+}
+
+// -----
+
+// expected-error @+1 {{name must be an identifier ([A-Za-z_][A-Za-z0-9_]*, at most 128 characters) but is ""}}
+sieve.pattern @"" block_size [256, 256] {
+  %c = sieve.causal
+  sieve.yield %c : !sieve.mask
+}
+
+// -----
+
+// Item 7: not UTF-8 (inspect --json aborted on it).
+// expected-error @+1 {{but is "\FF"}}
+sieve.pattern @"\FF" block_size [256, 256] {
+  %c = sieve.causal
+  sieve.yield %c : !sieve.mask
+}
+
+// -----
+
+// expected-error @+1 {{but is "a<b&c"}}
+sieve.pattern @"a<b&c" block_size [256, 256] {
+  %c = sieve.causal
+  sieve.yield %c : !sieve.mask
+}
+
+// -----
+
+// expected-error @+1 {{but is "9lives"}}
+sieve.pattern @"9lives" block_size [256, 256] {
+  %c = sieve.causal
+  sieve.yield %c : !sieve.mask
+}
+
+// -----
+
+// expected-error @+1 {{at most 128 characters) but is "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}}
+sieve.pattern @aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa block_size [256, 256] {
+  %c = sieve.causal
+  sieve.yield %c : !sieve.mask
+}
+
+// -----
+
+sieve.pattern @p block_size [256, 256] {
+  %c = sieve.causal
+  sieve.yield %c : !sieve.mask
+}
+// expected-error @+1 {{'sieve.plan' op name must be an identifier}}
+sieve.plan @"p forward" of @p tile [128, 128] forward closed_form generators [#sieve.gen<"causal", range>]

@@ -12,7 +12,6 @@
 #include "patterns/SieveSpec.h"
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <nlohmann/json.hpp>
@@ -24,6 +23,10 @@ int cli::error(const std::string &message) {
   if (message.empty() || message.back() != '\n')
     llvm::errs() << "\n";
   return 1;
+}
+
+void cli::warning(const std::string &message) {
+  llvm::errs() << "sieve: warning: " << message << "\n";
 }
 
 bool cli::loadPattern(const std::string &specArg, const std::string &patternName,
@@ -72,15 +75,42 @@ int cli::runList(bool kernels) {
   return 0;
 }
 
+bool cli::writeFile(const std::string &path, llvm::StringRef bytes, bool binary,
+                    std::string &message) {
+  auto failed = [&](const std::error_code &ec) {
+    message = "cannot write '" + path + "': " + ec.message();
+    return false;
+  };
+  if (path == "-") {
+    llvm::outs() << bytes;
+    llvm::outs().flush();
+    if (!llvm::outs().has_error())
+      return true;
+    std::error_code ec = llvm::outs().error();
+    llvm::outs().clear_error(); // or raw_ostream aborts at exit
+    return failed(ec);
+  }
+  // Not ToolOutputFile: on failure it removes the path, which may be a
+  // device such as /dev/full.
+  std::error_code ec;
+  llvm::raw_fd_ostream out(path, ec, binary ? llvm::sys::fs::OF_None : llvm::sys::fs::OF_Text);
+  if (ec)
+    return failed(ec);
+  out << bytes;
+  out.close();
+  if (!out.has_error())
+    return true;
+  ec = out.error();
+  out.clear_error();
+  if (llvm::sys::fs::is_regular_file(path))
+    llvm::sys::fs::remove(path); // no partial output
+  return failed(ec);
+}
+
 /// Writes bytes to a file, or to stdout for "-".
 static int writeOutput(const std::string &path, llvm::StringRef bytes, bool binary) {
-  std::error_code ec;
-  llvm::ToolOutputFile out(path, ec, binary ? llvm::sys::fs::OF_None : llvm::sys::fs::OF_Text);
-  if (ec)
-    return cli::error("cannot write '" + path + "': " + ec.message());
-  out.os() << bytes;
-  out.keep();
-  return 0;
+  std::string message;
+  return cli::writeFile(path, bytes, binary, message) ? 0 : cli::error(message);
 }
 
 /// The walk the kernel makes at one length, as comments after the plan:
@@ -145,6 +175,9 @@ int cli::runCompile(const CompileOptions &options) {
   std::string message;
   if (!loadSpec(options.spec, options.pattern, &context, spec, message))
     return error(message);
+  if (mlir::FailureOr<mask::Pattern> m = buildMaskPattern(spec.pattern);
+      mlir::succeeded(m) && mask::attendsNothing(*m))
+    warning(api::emptyPatternWarning(m->name));
   if (options.emit == "mlir") {
     std::string text;
     llvm::raw_string_ostream os(text);
@@ -192,8 +225,11 @@ int cli::runCompile(const CompileOptions &options) {
                    : options.emit == "ptx" ? api::Output::Ptx
                                             : api::Output::Cubin;
   api::CompileResult result;
-  if (Status s = api::compilePattern(spec, request, result); !s)
-    return error(s.message);
+  Status compiled = api::compilePattern(spec, request, result);
+  for (const std::string &w : result.warnings)
+    warning(w);
+  if (!compiled)
+    return error(compiled.message);
   if (request.output == api::Output::Cuda)
     return writeOutput(options.output, result.source, false);
   return writeOutput(options.output, llvm::StringRef(result.binary.data(), result.binary.size()),

@@ -6,6 +6,7 @@
 #include "api/SieveCompiler.h"
 #include "passes/SieveAnalysis.h"
 #include "sieve/Jit.h"
+#include "llvm/ADT/StringRef.h"
 
 #include <string>
 
@@ -85,9 +86,16 @@ int error(const std::string &message);
 Status compileRequest(const std::string &arch, const std::string &kernel, int headDim,
                       const std::string &dtype, const std::vector<std::string> &nvrtcOptions,
                       api::CompileRequest &request, std::string *where = nullptr);
-/// Draws the block map and coverage curve; false if the file cannot be written.
+/// Prints "sieve: warning: <message>".
+void warning(const std::string &message);
+/// Writes `bytes` to `path` ("-": stdout). On failure sets `message` to
+/// "cannot write '<path>': <reason>" and returns false.
+bool writeFile(const std::string &path, llvm::StringRef bytes, bool binary,
+               std::string &message);
+/// Draws the block map and coverage curve into `path`; on failure returns
+/// false with the reason in `message`.
 bool writeSvg(const std::string &path, const mask::Pattern &pattern,
-              const plan::Analysis &analysis);
+              const plan::Analysis &analysis, std::string &message);
 
 } // namespace sieve::cli
 

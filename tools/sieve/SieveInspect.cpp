@@ -17,7 +17,6 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <fstream>
 
 using namespace sieve;
 using namespace sieve::plan;
@@ -124,10 +123,15 @@ int cli::runInspect(const InspectOptions &o) {
   double ms = std::chrono::duration<double, std::milli>(
                   std::chrono::steady_clock::now() - start).count();
 
-  if (!o.svg.empty() && !writeSvg(o.svg, m, a))
-    return error("cannot write '" + o.svg + "'");
+  std::string message;
+  if (!o.svg.empty() && !writeSvg(o.svg, m, a, message))
+    return error(message);
+  // Names are identifiers (the verifier); replacing invalid UTF-8 anyway
+  // keeps dump() from throwing, whatever reaches it.
   if (o.json)
-    llvm::outs() << toJson(m, a, o, ms).dump(2) << "\n";
+    llvm::outs() << toJson(m, a, o, ms).dump(2, ' ', false,
+                                             nlohmann::ordered_json::error_handler_t::replace)
+                 << "\n";
   else
     printText(m, a, ms);
   if (a.emptyRows > 0 && !o.json) {

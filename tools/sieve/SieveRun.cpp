@@ -213,7 +213,8 @@ int cli::runRun(const RunOptions &o) {
   for (void *p : {q.device, k.device, v.device, out.device, lseDevice})
     deviceFree(p);
   if (o.json) {
-    llvm::outs() << report.dump(2) << "\n";
+    llvm::outs() << report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                 << "\n";
   } else {
     for (auto it = report.begin(); it != report.end(); ++it)
       llvm::outs() << "  " << it.key() << ": " << it.value().dump() << "\n";

@@ -11,7 +11,6 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <fstream>
 #include <sstream>
 
 using namespace sieve;
@@ -19,6 +18,28 @@ using namespace sieve::plan;
 
 namespace {
 constexpr double kMap = 512, kPad = 40, kChartW = 360, kChartH = 260;
+
+/// `text` with the characters XML gives a meaning escaped, and bytes that
+/// are not printable ASCII as character references, so that any name makes
+/// a well-formed document.
+std::string xmlText(const std::string &text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+    case '<': out += "&lt;"; break;
+    case '>': out += "&gt;"; break;
+    case '&': out += "&amp;"; break;
+    case '"': out += "&quot;"; break;
+    case '\'': out += "&apos;"; break;
+    default:
+      if (c >= 0x20 && c < 0x7f)
+        out += c;
+      else
+        out += "&#xFFFD;"; // not valid XML text on its own
+    }
+  }
+  return out;
+}
 
 std::string num(double x) {
   std::string s;
@@ -92,20 +113,18 @@ void coveragePanel(std::ostringstream &svg, const Analysis &a) {
 } // namespace
 
 bool cli::writeSvg(const std::string &path, const mask::Pattern &p,
-                   const Analysis &a) {
+                   const Analysis &a, std::string &message) {
   std::ostringstream svg;
   double width = 3 * kPad + kMap + 30 + kChartW, height = kMap + 2 * kPad + 60;
   svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width
       << "\" height=\"" << height << "\" font-family=\"sans-serif\" "
       << "font-size=\"12\" shape-rendering=\"crispEdges\">\n"
       << "<rect width=\"100%\" height=\"100%\" fill=\"#fafafa\"/>\n"
-      << "<text x=\"" << kPad << "\" y=\"24\" font-size=\"15\">" << p.name
+      << "<text x=\"" << kPad << "\" y=\"24\" font-size=\"15\">" << xmlText(p.name)
       << ": " << a.seqLen << " tokens, density " << num(100 * a.density)
       << "%, at most " << a.maxBlocksPerRow << " blocks per row</text>\n";
   blockMapPanel(svg, p, a);
   coveragePanel(svg, a);
   svg << "</svg>\n";
-  std::ofstream out(path);
-  out << svg.str();
-  return bool(out);
+  return writeFile(path, svg.str(), /*binary=*/false, message);
 }

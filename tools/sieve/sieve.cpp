@@ -5,8 +5,55 @@
 
 #include <CLI/CLI.hpp>
 
+#include <charconv>
 #include <climits>
 #include <cstdint>
+
+namespace {
+/// An integer in [lo, hi]. CLI11's Range says "Value abc not in range" for
+/// text that is not a number; this says which of the two is wrong.
+CLI::Validator integerIn(int64_t lo, int64_t hi) {
+  std::string range = "[" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+  return CLI::Validator(
+      [lo, hi, range](std::string &input) -> std::string {
+        int64_t value = 0;
+        const char *end = input.data() + input.size();
+        auto [ptr, ec] = std::from_chars(input.data(), end, value);
+        bool outOfRange = ec == std::errc::result_out_of_range;
+        if (input.empty() || ptr != end || (ec != std::errc() && !outOfRange))
+          return "'" + input + "' is not an integer";
+        if (outOfRange || value < lo || value > hi)
+          return input + " is not in " + range;
+        return std::string();
+      },
+      "INT in " + range);
+}
+
+/// A file name: an empty one would otherwise be silently ignored.
+const CLI::Validator kFileName(
+    [](std::string &input) {
+      return input.empty() ? std::string("expected a file name but found an empty string")
+                           : std::string();
+    },
+    "FILE");
+
+/// CLI11 reports an unknown word or option before the command as a missing
+/// command; returns the message that names it, or "" when there is none.
+std::string unknownBeforeCommand(CLI::App &app, int argc, char **argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.empty() || arg[0] != '-') {
+      if (app.get_subcommands([&](CLI::App *s) { return s->get_name() == arg; }).empty())
+        return "unknown command '" + arg + "'; expected list, compile, inspect or run";
+      return "";
+    }
+    if (!app.get_option_no_throw(arg.substr(0, arg.find('='))))
+      return "unknown option '" + arg + "'; expected a command (list, compile, inspect or "
+             "run), --help or --version";
+  }
+  return "";
+}
+} // namespace
 
 int main(int argc, char **argv) {
   CLI::App app{"sieve: a sparse-attention pattern compiler"};
@@ -39,16 +86,17 @@ int main(int argc, char **argv) {
       ->capture_default_str();
   compileCmd->add_option("-o,--output", compile.output,
                          "Output file ('-' for stdout)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(kFileName);
   compileCmd->add_option("--tile-q", compile.tileQ,
                          "Tile size along queries for --emit plan (default: the kernel's)")
-      ->check(CLI::Range(int64_t(1), int64_t(4096)));
+      ->check(integerIn(1, 4096));
   compileCmd->add_option("--tile-k", compile.tileK,
                          "Tile size along keys for --emit plan (default: the kernel's)")
-      ->check(CLI::Range(int64_t(1), int64_t(4096)));
+      ->check(integerIn(1, 4096));
   compileCmd->add_option("--seq-len", compile.seqLen,
                          "For --emit plan: also print the kernel's walk at this length")
-      ->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+      ->check(integerIn(1, int64_t(1) << 20));
   compileCmd->add_option("--arch", compile.arch,
                          "Target (default: the current GPU's, sm_90a on Hopper; sm_90a "
                          "without a GPU)")
@@ -77,21 +125,22 @@ int main(int argc, char **argv) {
                          "The pattern to use from a .mlir file with several");
   inspectCmd->add_option("--seq-len", inspect.seqLen, "Sequence length in tokens")
       ->required()
-      ->check(CLI::Range(int64_t(1), int64_t(1) << 24));
+      ->check(integerIn(1, int64_t(1) << 24));
   inspectCmd->add_option("--layers", inspect.layers, "Coverage entries to report")
       ->capture_default_str()
-      ->check(CLI::Range(1, 100000));
+      ->check(integerIn(1, 100000));
   inspectCmd->add_option("--tile-q", inspect.tileQ, "Kernel tile size along queries")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t(1), int64_t(4096)));
+      ->check(integerIn(1, 4096));
   inspectCmd->add_option("--tile-k", inspect.tileK, "Kernel tile size along keys")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t(1), int64_t(4096)));
+      ->check(integerIn(1, 4096));
   inspectCmd->add_option("--head-dim", inspect.headDim, "Head dimension for FLOP counts")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t(1), int64_t(1024)));
+      ->check(integerIn(1, 1024));
   inspectCmd->add_flag("--json", inspect.json, "Print one JSON object");
-  inspectCmd->add_option("--svg", inspect.svg, "Draw the block map and coverage curve");
+  inspectCmd->add_option("--svg", inspect.svg, "Draw the block map and coverage curve")
+      ->check(kFileName);
 
   sieve::cli::RunOptions run;
   CLI::App *runCmd = app.add_subcommand(
@@ -100,41 +149,40 @@ int main(int argc, char **argv) {
   runCmd->add_option("--pattern", run.pattern, "The pattern to use from a .mlir file");
   runCmd->add_option("--seq-len", run.seqLen, "Key length")
       ->required()
-      ->check(CLI::Range(int64_t(1), int64_t(INT32_MAX)));
+      ->check(integerIn(1, INT32_MAX));
   runCmd->add_option("--q-len", run.qLen, "Query length (default: --seq-len)")
-      ->check(CLI::Range(int64_t(1), int64_t(INT32_MAX)));
-  runCmd->add_option("--batch", run.batch)->capture_default_str()->check(CLI::Range(1, 65535));
-  runCmd->add_option("--heads", run.heads)->capture_default_str()->check(CLI::Range(1, 65535));
-  runCmd->add_option("--kv-heads", run.kvHeads)->capture_default_str()->check(CLI::Range(1, 65535));
+      ->check(integerIn(1, INT32_MAX));
+  runCmd->add_option("--batch", run.batch)->capture_default_str()->check(integerIn(1, 65535));
+  runCmd->add_option("--heads", run.heads)->capture_default_str()->check(integerIn(1, 65535));
+  runCmd->add_option("--kv-heads", run.kvHeads)->capture_default_str()->check(integerIn(1, 65535));
   runCmd->add_option("--head-dim", run.headDim)->capture_default_str()->check(CLI::IsMember({64, 128}));
   runCmd->add_option("--dtype", run.dtype)->capture_default_str()->check(CLI::IsMember({"bf16", "fp16"}));
   runCmd->add_option("--arch", run.arch, "Target architecture (default: the device's)")
       ->check(archCheck);
   runCmd->add_option("--kernel", run.kernel, "Force a kernel variant (see `sieve list --kernels`)");
-  runCmd->add_option("--q", run.qFile, "Raw little-endian [batch, heads, q_len, head_dim] input");
-  runCmd->add_option("--k", run.kFile, "Raw [batch, kv_heads, seq_len, head_dim] input");
-  runCmd->add_option("--v", run.vFile, "Raw [batch, kv_heads, seq_len, head_dim] input");
-  runCmd->add_option("--out", run.outFile, "Write the output (raw, like --q)");
+  runCmd->add_option("--q", run.qFile, "Raw little-endian [batch, heads, q_len, head_dim] input")
+      ->check(kFileName);
+  runCmd->add_option("--k", run.kFile, "Raw [batch, kv_heads, seq_len, head_dim] input")
+      ->check(kFileName);
+  runCmd->add_option("--v", run.vFile, "Raw [batch, kv_heads, seq_len, head_dim] input")
+      ->check(kFileName);
+  runCmd->add_option("--out", run.outFile, "Write the output (raw, like --q)")
+      ->check(kFileName);
   runCmd->add_option("--cubin", run.cubinFile,
-                     "Run this cubin (from `sieve compile --emit cubin`) instead of compiling");
+                     "Run this cubin (from `sieve compile --emit cubin`) instead of compiling")
+      ->check(kFileName);
   runCmd->add_flag("--check", run.check, "Compare sampled rows with an fp64 CPU reference");
   runCmd->add_option("--repeat", run.repeat, "Time this many launches (median)")
-      ->check(CLI::Range(0, 100000));
+      ->check(integerIn(0, 100000));
   runCmd->add_option("--seed", run.seed, "Seed of the random inputs")->capture_default_str();
   runCmd->add_flag("--json", run.json, "Print one JSON object");
   runCmd->add_option("--nvrtc-option", run.nvrtcOptions,
                      "Pass an option to NVRTC, as --nvrtc-option=--OPT (repeatable)")
       ->allow_extra_args(false);
 
-  // CLI11 reports an unknown first word as a missing subcommand; name it.
-  std::string first = argc > 1 ? argv[1] : "";
-  if (!first.empty() && first[0] != '-' &&
-      app.get_subcommands([&](CLI::App *s) { return s->get_name() == first; })
-          .empty()) {
-    std::fprintf(stderr,
-                 "sieve: error: unknown command '%s'; expected list, "
-                 "compile, inspect or run\nRun with --help for more information.\n",
-                 argv[1]);
+  if (std::string unknown = unknownBeforeCommand(app, argc, argv); !unknown.empty()) {
+    std::fprintf(stderr, "sieve: error: %s\nRun with --help for more information.\n",
+                 unknown.c_str());
     return 2;
   }
   CLI11_PARSE(app, argc, argv);

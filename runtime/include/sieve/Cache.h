@@ -4,10 +4,18 @@
 // kernels are kept in memory and on disk, keyed by a SHA-256 over everything
 // that determines the binary: the canonical pattern, the generated source,
 // every compile option, the NVRTC version, the architecture and sieve's
-// version. Disk entries carry a checksum that is verified on load; writes go
-// to a temporary file that is renamed into place; a per-key lock (a mutex
-// within the process, flock across processes) with a re-check after taking
-// it makes concurrent users compile a kernel once.
+// version. Disk entries carry their key and a checksum over key and payload,
+// both verified on load together with the payload's kind; writes go to a
+// temporary file created exclusively and renamed into place; a per-key lock
+// (a mutex within the process, flock across processes) with a re-check after
+// taking it makes concurrent users compile a kernel once.
+//
+// The disk cache trusts only the current user (docs/kernels.md, "The
+// cache"): its directory must be owned by the user and not writable by
+// others unless it has the sticky bit; entries are read only when they are
+// regular files owned by the user, and symbolic links are never followed.
+// When the disk cache cannot be used, the kernel is still compiled and
+// returned, with a warning.
 //
 //===----------------------------------------------------------------------===//
 
@@ -43,6 +51,11 @@ private:
 /// else $HOME/.cache/sieve (empty when none is set).
 std::string defaultCacheDirectory();
 
+/// Whether `payload` starts like an ELF image (a cubin).
+bool looksLikeCubin(const std::vector<char> &payload);
+/// Whether `payload` is plausible PTX: non-empty printable ASCII text.
+bool looksLikePtx(const std::vector<char> &payload);
+
 class KernelCache {
 public:
   /// A cache in `directory` (created when needed); an empty directory keeps
@@ -53,12 +66,24 @@ public:
   static KernelCache &global();
 
   using CompileFn = std::function<Status(std::vector<char> &binary)>;
+  /// Whether a payload read from disk is of the expected kind.
+  using CheckFn = std::function<bool(const std::vector<char> &payload)>;
 
-  /// Returns the binary for `key`: from memory, else from disk (when its
-  /// checksum verifies), else by calling `compile` once and storing the
-  /// result. `source` says where it came from ("memory", "disk", "compiled").
+  /// The largest disk entry that is read (larger ones are ignored).
+  static constexpr size_t kMaxEntryBytes = size_t(256) << 20;
+
+  /// Returns the binary for `key` (1 to 128 of [A-Za-z0-9_-]): from memory,
+  /// else from disk (when the entry holds this key, its checksum verifies
+  /// and `check`, if given, accepts the payload), else by calling `compile`
+  /// once and storing the result. `source` says where it came from
+  /// ("memory", "disk", "compiled"). A disk cache that cannot be used or
+  /// written is not an error: the binary is still returned and the reason
+  /// is appended to `warnings`, or printed to stderr as "sieve: warning:"
+  /// when `warnings` is null.
   Status getOrCompile(const std::string &key, const CompileFn &compile,
-                      std::vector<char> &binary, std::string *source = nullptr);
+                      std::vector<char> &binary, std::string *source = nullptr,
+                      std::vector<std::string> *warnings = nullptr,
+                      const CheckFn &check = {});
 
   /// The file an entry is stored in ("" for a memory-only cache).
   std::string entryPath(const std::string &key) const;
@@ -70,8 +95,6 @@ private:
   std::map<std::string, std::unique_ptr<std::mutex>> keyLocks;
 
   std::mutex &lockFor(const std::string &key);
-  bool loadEntry(const std::string &key, std::vector<char> &binary) const;
-  Status storeEntry(const std::string &key, const std::vector<char> &binary) const;
 };
 
 } // namespace sieve

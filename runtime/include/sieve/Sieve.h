@@ -50,6 +50,9 @@ struct CompiledKernel {
   std::string kernel;       ///< The kernel variant.
   int tileQ = 0, tileK = 0; ///< Its tiles (what `sieve compile --emit plan` shows).
   std::string from;         ///< "memory", "disk" or "compiled".
+  /// What did not stop the compile but deserves attention: a pattern that
+  /// attends nothing, a kernel cache that could not be used or written.
+  std::vector<std::string> warnings;
 };
 
 /// A kernel variant sieve can build (`sieve list --kernels`).
@@ -60,8 +63,9 @@ struct KernelVariantInfo {
 std::vector<KernelVariantInfo> kernelVariants();
 
 /// Compiles the forward kernel of `spec`: "builtin:NAME", a path to a .json
-/// or .mlir file, or the text of a JSON spec (starting with '{' after any
-/// white space). Errors carry the spec's own located messages.
+/// or .mlir file, or the text of a JSON spec (its first character other than
+/// whitespace is '{'). Errors carry the spec's own located messages; warnings
+/// go to out.warnings.
 Status compileAttention(const std::string &spec, const KernelOptions &options,
                         CompiledKernel &out);
 

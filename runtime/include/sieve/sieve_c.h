@@ -3,6 +3,10 @@
  * For languages other than C++. Every function returns 0 on success and
  * non-zero on failure, with a message written to `error` (at most
  * `error_size` bytes, always NUL-terminated) when `error` is not null.
+ * Warnings that do not stop a compile (a pattern that attends nothing, a
+ * kernel cache that cannot be used) are printed to stderr as
+ * "sieve: warning: ...". A sieve_dtype other than SIEVE_BF16 and SIEVE_FP16
+ * is an error.
  *
  *===----------------------------------------------------------------------===*/
 

@@ -95,8 +95,9 @@ const std::vector<char> kCubin = {0x7f, 'E', 'L', 'F', 0, 0, 0, 0};
 
 AttentionArgs args() {
   AttentionArgs a;
-  a.q = reinterpret_cast<void *>(0x10000), a.k = reinterpret_cast<void *>(0x20000);
-  a.v = reinterpret_cast<void *>(0x30000), a.o = reinterpret_cast<void *>(0x40000);
+  // Fake device addresses, far enough apart not to overlap.
+  a.q = reinterpret_cast<void *>(0x1000000), a.k = reinterpret_cast<void *>(0x2000000);
+  a.v = reinterpret_cast<void *>(0x3000000), a.o = reinterpret_cast<void *>(0x4000000);
   a.qLen = a.kLen = 300;
   a.setContiguousStrides();
   return a;

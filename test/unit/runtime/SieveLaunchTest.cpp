@@ -18,7 +18,9 @@ void *addr(uintptr_t a) { return reinterpret_cast<void *>(a); }
 
 AttentionArgs valid() {
   AttentionArgs a;
-  a.q = addr(0x10000), a.k = addr(0x20000), a.v = addr(0x30000), a.o = addr(0x40000);
+  // 4 GiB apart: the tensors' address ranges are disjoint.
+  a.q = addr(0x100000000), a.k = addr(0x200000000), a.v = addr(0x300000000),
+  a.o = addr(0x400000000);
   a.batch = 2, a.heads = 8, a.kvHeads = 2, a.qLen = 77, a.kLen = 4097, a.headDim = 128;
   a.setContiguousStrides();
   return a;
@@ -30,7 +32,12 @@ std::string problem(const AttentionArgs &a) {
 }
 } // namespace
 
-TEST(SieveLaunch, AValidLaunchPasses) { EXPECT_EQ(problem(valid()), ""); }
+TEST(SieveLaunch, AValidLaunchPasses) {
+  EXPECT_EQ(problem(valid()), "");
+  AttentionArgs a = valid();
+  a.lse = reinterpret_cast<float *>(addr(0x500000000));
+  EXPECT_EQ(problem(a), "");
+}
 
 TEST(SieveLaunch, EachProblemIsNamed) {
   struct Case {
@@ -40,8 +47,8 @@ TEST(SieveLaunch, EachProblemIsNamed) {
   const Case cases[] = {
       {[](AttentionArgs &a) { a.q = nullptr; }, "q is null"},
       {[](AttentionArgs &a) { a.o = nullptr; }, "o is null"},
-      {[](AttentionArgs &a) { a.k = addr(0x20008); }, "k is not 16-byte aligned"},
-      {[](AttentionArgs &a) { a.lse = reinterpret_cast<float *>(addr(0x50002)); },
+      {[](AttentionArgs &a) { a.k = addr(0x200000008); }, "k is not 16-byte aligned"},
+      {[](AttentionArgs &a) { a.lse = reinterpret_cast<float *>(addr(0x500000002)); },
        "lse is not 4-byte aligned"},
       {[](AttentionArgs &a) { a.batch = 0; }, "batch must be at least 1 but is 0"},
       {[](AttentionArgs &a) { a.qLen = -1; }, "query length must be at least 1 but is -1"},
@@ -62,9 +69,27 @@ TEST(SieveLaunch, EachProblemIsNamed) {
       {[](AttentionArgs &a) { a.vStride[2] = 64; }, "v row stride 64 is smaller than the head dim 128"},
       {[](AttentionArgs &a) { a.oStride[1] = 128; }, "o strides make elements overlap"},
       {[](AttentionArgs &a) { a.oStride[0] = 0; }, "o strides make elements overlap"},
+      // A byte extent that wraps must not pass the overlap check (2^62 * 2
+      // elements is past 2^63).
+      {[](AttentionArgs &a) { a.batch = 3, a.oStride[0] = int64_t(1) << 62; },
+       "o strides [4611686018427387904, 9856, 128] make the tensor extend past the end of "
+       "the address space"},
+      {[](AttentionArgs &a) { a.qStride[0] = int64_t(1) << 62; },
+       "q strides [4611686018427387904, 9856, 128] make the tensor extend past the end"},
+      // What the kernel writes may not alias what it reads or writes.
+      {[](AttentionArgs &a) { a.o = const_cast<void *>(a.q); }, "o shares memory with q"},
+      {[](AttentionArgs &a) { a.o = addr(0x200000000 + 4096); }, "o shares memory with k"},
+      {[](AttentionArgs &a) { a.v = addr(0x400000000 - 4096); }, "o shares memory with v"},
+      {[](AttentionArgs &a) { a.lse = static_cast<float *>(a.o) + 1000; },
+       "lse shares memory with o"},
+      {[](AttentionArgs &a) { a.lse = reinterpret_cast<float *>(const_cast<void *>(a.k)); },
+       "lse shares memory with k"},
+      {[](AttentionArgs &a) { a.lse = reinterpret_cast<float *>(~uintptr_t(0) - 15); },
+       "lse extends past the end of the address space"},
   };
   for (const Case &c : cases) {
     AttentionArgs a = valid();
+    a.lse = reinterpret_cast<float *>(addr(0x500000000));
     c.edit(a);
     std::string got = problem(a);
     EXPECT_EQ(got.rfind(c.message, 0), 0u) << "expected: " << c.message << "\ngot: " << got;

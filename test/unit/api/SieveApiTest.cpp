@@ -1,0 +1,112 @@
+//===- SieveApiTest.cpp - The public compile API and the C API ------===//
+//
+// What the API accepts and what it reports besides the cubin. Calls that
+// reach NVRTC skip the checks that need it on machines without NVRTC; ctest
+// runs each test in its own process, so each may point SIEVE_CACHE_DIR at
+// its own directory before the process-wide cache exists.
+//
+//===----------------------------------------------------------------------===//
+
+#include "sieve/Sieve.h"
+#include "sieve/sieve_c.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <unistd.h>
+
+using namespace sieve;
+
+namespace {
+bool haveNvrtc() {
+  std::string version;
+  return bool(nvrtcVersion(version));
+}
+
+bool contains(const std::vector<std::string> &lines, const std::string &text) {
+  for (const std::string &l : lines)
+    if (l.find(text) != std::string::npos)
+      return true;
+  return false;
+}
+
+KernelOptions sm80() {
+  KernelOptions options;
+  options.arch = "sm_80";
+  return options;
+}
+} // namespace
+
+// Issue 19 item 17: a sieve_dtype outside the enum is an error, not bf16.
+TEST(SieveCApi, AnUnknownDtypeIsAnError) {
+  char error[256] = "";
+  size_t size = 0;
+  EXPECT_NE(sieve_compile_cubin("builtin:causal", 128, static_cast<sieve_dtype>(7), "sm_80",
+                                nullptr, &size, error, sizeof error),
+            0);
+  EXPECT_STREQ(error, "dtype must be SIEVE_BF16 (0) or SIEVE_FP16 (1) but is 7");
+  sieve_kernel *kernel = nullptr;
+  EXPECT_NE(sieve_kernel_create("builtin:causal", 128, static_cast<sieve_dtype>(-1), "sm_80",
+                                &kernel, error, sizeof error),
+            0);
+  EXPECT_STREQ(error, "dtype must be SIEVE_BF16 (0) or SIEVE_FP16 (1) but is -1");
+  EXPECT_EQ(kernel, nullptr);
+}
+
+// Item 19: JSON text may start with whitespace (a file read whole, a
+// heredoc); before, it was taken for a path.
+TEST(SieveApi, JsonTextMayStartWithWhitespace) {
+  setenv("SIEVE_CACHE_DIR", "", 1);
+  CompiledKernel k;
+  Status s = compileAttention(" \n\t{\"mask\": \"causal\"}", sm80(), k);
+  EXPECT_EQ(s.message.find("cannot tell what"), std::string::npos) << s.message;
+  if (!haveNvrtc())
+    GTEST_SKIP() << "no NVRTC: " << s.message;
+  ASSERT_TRUE(s) << s.message;
+  EXPECT_EQ(k.patternName, "pattern");
+  EXPECT_FALSE(k.cubin.empty());
+}
+
+// Item 19: a pattern that attends nothing compiles, with a warning.
+TEST(SieveApi, APatternThatAttendsNothingIsWarnedAbout) {
+  setenv("SIEVE_CACHE_DIR", "", 1);
+  CompiledKernel k;
+  Status s = compileAttention("{\"name\": \"nothing\", \"mask\": {\"not\": \"full\"}}", sm80(), k);
+  EXPECT_TRUE(contains(k.warnings, "pattern @nothing attends no (query, key) pair"))
+      << s.message;
+  CompiledKernel c;
+  compileAttention("builtin:causal", sm80(), c);
+  EXPECT_FALSE(contains(c.warnings, "attends no"));
+}
+
+// Item 9: a cache that cannot be written is a warning in the result, and the
+// cubin is still delivered.
+TEST(SieveApi, AnUnusableCacheIsAWarning) {
+  std::string file = ::testing::TempDir() + "sieve-api-cache-" + std::to_string(getpid());
+  std::ofstream(file) << "a file, not a directory";
+  setenv("SIEVE_CACHE_DIR", file.c_str(), 1);
+  if (!haveNvrtc())
+    GTEST_SKIP() << "no NVRTC";
+  CompiledKernel k;
+  Status s = compileAttention("builtin:causal", sm80(), k);
+  ASSERT_TRUE(s) << s.message;
+  EXPECT_FALSE(k.cubin.empty());
+  EXPECT_EQ(k.from, "compiled");
+  EXPECT_TRUE(contains(k.warnings, "cannot open the cache directory '" + file +
+                                       "': Not a directory; the disk cache is not used"));
+  std::remove(file.c_str());
+}
+
+// Item 10: what NVRTC makes passes the checks the cache applies on load.
+TEST(SieveApi, CompiledBinariesPassTheCacheChecks) {
+  if (!haveNvrtc())
+    GTEST_SKIP() << "no NVRTC";
+  JitOptions options;
+  options.arch = "sm_80";
+  JitResult result;
+  ASSERT_TRUE(compileCuda("extern \"C\" __global__ void f(int *p) { *p = 1; }", "f.cu", options,
+                          result));
+  EXPECT_TRUE(looksLikeCubin(result.cubin));
+  EXPECT_TRUE(looksLikePtx(std::vector<char>(result.ptx.begin(), result.ptx.end())));
+}
