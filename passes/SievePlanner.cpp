@@ -80,17 +80,31 @@ std::vector<TileRun> Planner::refine(bool tr, int64_t index,
     else
       out.push_back({a, b, full});
   };
+  // Classify a run of tiles as one rectangle first and split it only where
+  // the answer is mixed: a dense row of a million tokens costs a few checks.
+  auto classify = [&](int64_t ta, int64_t tb) {
+    int64_t a0, a1, b0, b1;
+    range(!tr, ta, a0, a1);
+    range(!tr, tb, b0, b1);
+    return tr ? tiles.classify(a0, b1, oLo, oHi) : tiles.classify(oLo, oHi, a0, b1);
+  };
   for (const TileRun &r : runs) {
     if (r.full) { // the walk is sound: full tags are always right
       push(r.begin, r.end, true);
       continue;
     }
-    for (int64_t t = r.begin; t < r.end; ++t) {
-      int64_t a, b;
-      range(!tr, t, a, b);
-      TileClass c = tr ? tiles.classify(a, b, oLo, oHi) : tiles.classify(oLo, oHi, a, b);
-      if (c != TileClass::Empty)
-        push(t, t + 1, c == TileClass::Full);
+    std::vector<std::pair<int64_t, int64_t>> stack{{r.begin, r.end - 1}};
+    while (!stack.empty()) {
+      auto [ta, tb] = stack.back();
+      stack.pop_back();
+      TileClass c = classify(ta, tb);
+      if (c == TileClass::Full || (c == TileClass::Partial && ta == tb)) {
+        push(ta, tb + 1, c == TileClass::Full);
+      } else if (c == TileClass::Partial) {
+        int64_t mid = ta + (tb - ta) / 2;
+        stack.push_back({mid + 1, tb});
+        stack.push_back({ta, mid});
+      }
     }
   }
   return out;
