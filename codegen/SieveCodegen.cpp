@@ -232,12 +232,13 @@ std::string leafRule(const mask::Pattern &p, const mask::Node &n, bool nms) {
   }
 }
 
-/// `[this](int i, long long y) { ... }` choosing operand i's answer.
-std::string operandPicker(const std::vector<int> &ops, const char *fn) {
-  std::string out = "[this](int i, long long y) { return ";
-  for (size_t i = 0; i + 1 < ops.size(); ++i)
-    out += "i == " + std::to_string(i) + " ? " + fn + std::to_string(ops[i]) + "(y) : ";
-  return out + fn + std::to_string(ops.back()) + "(y); }";
+/// One callable per operand: `[this](long long y) { return may3(y); }, ...`.
+std::string operandList(const std::vector<int> &ops, const char *fn) {
+  std::string out;
+  for (size_t i = 0; i < ops.size(); ++i)
+    out += std::string(i ? ", " : "") + "[this](long long y) { return " + fn +
+           std::to_string(ops[i]) + "(y); }";
+  return out;
 }
 
 void emitRules(std::ostream &os, const mask::Pattern &p) {
@@ -251,7 +252,6 @@ void emitRules(std::ostream &os, const mask::Pattern &p) {
      << "    SIEVE_HD long long nms(long long x) const { return nms" << p.root << "(x); }\n";
   for (size_t i = 0; i < p.nodes.size(); ++i) {
     const mask::Node &n = p.nodes[i];
-    const int ops = int(n.operands.size());
     for (bool nms : {false, true}) {
       const char *self = nms ? "nms" : "may";
       os << "    SIEVE_HD long long " << self << i << "(long long x) const { return ";
@@ -261,10 +261,9 @@ void emitRules(std::ostream &os, const mask::Pattern &p) {
         // may: a union takes the least, an intersection leapfrogs; nms the reverse.
         const bool least = (n.kind == Kind::Union) != nms;
         if (least)
-          os << w << "least(" << ops << ", x, " << operandPicker(n.operands, self) << ")";
+          os << w << "least_of(x, " << operandList(n.operands, self) << ")";
         else
-          os << w << "leapfrog(" << ops << ", x, r.other_end, " << operandPicker(n.operands, self)
-             << ")";
+          os << w << "leapfrog_of(x, r.other_end, " << operandList(n.operands, self) << ")";
       } else {
         os << leafRule(p, n, nms);
       }

@@ -92,6 +92,27 @@ __device__ __forceinline__ void exponentiate(float (&s)[N], RowState &st, float 
   }
 }
 
+/// exponentiate() that packs P into the A operand of O += P V as it goes
+/// (pf[kk] as pack_a would make it), so each pair of scores dies as it is
+/// packed: fewer live registers where the wgmma kernel needs them.
+template <class Elem, int N>
+__device__ __forceinline__ void exponentiate_pack(float (&s)[N], RowState &st, float sl2,
+                                                  u32 (&pf)[N / 8][4]) {
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    const float m_use = st.m[h] == neg_inf() ? 0.f : st.m[h];
+    float sum = 0.f;
+#pragma unroll
+    for (int j = 0; j < N / 4; ++j) {
+      const float p0 = ex2(s[j * 4 + h * 2] * sl2 - m_use);
+      const float p1 = ex2(s[j * 4 + h * 2 + 1] * sl2 - m_use);
+      sum += p0 + p1;
+      pf[j >> 1][(j & 1) * 2 + h] = Elem::pack2(p0, p1);
+    }
+    st.l[h] += sum;
+  }
+}
+
 /// The A operand of the k16 step kk of O += P V, from a P slice: rows
 /// (g, g + 8) x columns (16 kk + 2c, 16 kk + 2c + 8), the same for
 /// mma.sync m16n8k16 and wgmma with A from registers.

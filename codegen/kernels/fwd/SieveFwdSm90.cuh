@@ -113,9 +113,7 @@ struct FwdSm90 {
       move_max(st, mx, alpha);
       scale_rows(o, alpha);
     }
-    exponentiate(s, st, sl2);
-#pragma unroll
-    for (int kk = 0; kk < kTK / 16; ++kk) pack_a<Elem>(s, kk, pf[kk]);
+    exponentiate_pack<Elem>(s, st, sl2, pf);
     pv_issue(o, pf, sv);
   }
 
