@@ -18,8 +18,8 @@
 // CHECK:         may2(long long x) const { return sieve::walk::over_blocks(r, x, [&](long long b, long long y) { return sieve::walk::block_band_may<Tr>(b, y, 0LL, 4LL); }); }
 // CHECK:         may3(long long x) const { return sieve::walk::over_blocks(r, x, [&](long long b, long long y) { return sieve::walk::power_may<Tr>(b, y); }); }
 // A union's may takes the least answer, an intersection's leapfrogs.
-// CHECK:         may4(long long x) const { return sieve::walk::least(3, x,
-// CHECK:         may5(long long x) const { return sieve::walk::leapfrog(2, x, r.other_end,
+// CHECK:         may4(long long x) const { return sieve::walk::least_of(x, [this](long long y) { return may1(y); }, [this](long long y) { return may2(y); }, [this](long long y) { return may3(y); }); }
+// CHECK:         may5(long long x) const { return sieve::walk::leapfrog_of(x, r.other_end, [this](long long y) { return may0(y); }, [this](long long y) { return may4(y); }); }
 sieve.pattern @power_attention block_size [256, 256] {
   %c = sieve.causal
   %s = sieve.sink 1 block
