@@ -51,6 +51,14 @@ struct Analysis {
   int64_t visitedPairs = 0;
   double attendedFlops = 0, executedFlops = 0; ///< Per head, forward.
   std::string walk; ///< "closed-form" or "fallback".
+  /// "exact", or "estimated" when token-level predicates left more pairs
+  /// undecided than TileClassifier::kEvaluationBudget allows, or a predicate
+  /// made the walk visit too many tiles (counts then rest on sampled cells
+  /// and sampled query tiles).
+  std::string pairCounts = "exact";
+  /// Analyses not done because they would take too long, with the reason
+  /// (maxBlocksPerRow is then -1 and coverage empty).
+  std::vector<std::string> skipped;
   std::vector<std::pair<mask::Kind, GeneratorKind>> generators;
 };
 

@@ -12,14 +12,17 @@ using mask::Kind;
 TileClassifier::TileClassifier(const mask::Pattern &pattern)
     : pattern(pattern) {
   for (const mask::Node &n : pattern.nodes) {
+    costPerPair += 1 + int64_t(n.predicate.nodes.size());
     switch (n.kind) {
     case Kind::Sink:
+      distanceOnly = false;
       if (n.unit == Unit::token)
         kCuts.push_back(n.a);
       else
         blockLevel = true;
       break;
     case Kind::Global:
+      distanceOnly = false;
       if (n.unit == Unit::token) {
         qCuts.push_back(n.a);
         kCuts.push_back(n.a);
@@ -34,11 +37,15 @@ TileClassifier::TileClassifier(const mask::Pattern &pattern)
     case Kind::PowerOfTwo:
     case Kind::Stride:
     case Kind::Dilated:
+      blockLevel = true;
+      break;
     case Kind::LongNet:
       blockLevel = true;
+      distanceOnly = false;
       break;
     case Kind::Predicate:
       blockLevel = predicates = true;
+      distanceOnly = false;
       break;
     default:
       break;
@@ -137,11 +144,52 @@ TileClassifier::CellValue TileClassifier::evaluateCell(int64_t qa, int64_t qz,
   return pattern.root >= 0 ? v[pattern.root] : CellValue{};
 }
 
+template <typename Fn>
+void TileClassifier::forEachValue(int64_t q0, int64_t q1, int64_t k0, int64_t k1, Fn fn) const {
+  if (!distanceOnly || !blockLevel || pattern.blockQ != pattern.blockK) {
+    forEachCell(q0, q1, k0, k1, [&](int64_t qa, int64_t qz, int64_t ka, int64_t kz) {
+      return fn(qa, qz, ka, kz, int64_t(1), evaluateCell(qa, qz, ka, kz));
+    });
+    return;
+  }
+  // A cell's value depends on its block distance d alone, and whole blocks
+  // on one diagonal are translates of each other: one representative per d
+  // for the whole blocks inside the rectangle, with its multiplicity; the
+  // cut blocks at the edges one by one. O(rows + columns) blocks, not
+  // rows x columns.
+  const int64_t B = pattern.blockQ;
+  const int64_t qbLo = (q0 + B - 1) / B, qbHi = (q1 + 1) / B - 1; // whole query blocks
+  const int64_t kbLo = (k0 + B - 1) / B, kbHi = (k1 + 1) / B - 1;
+  auto cell = [&](int64_t qb, int64_t kb, int64_t times) {
+    const int64_t qa = std::max(q0, qb * B), qz = std::min(q1, qb * B + B - 1);
+    const int64_t ka = std::max(k0, kb * B), kz = std::min(k1, kb * B + B - 1);
+    return fn(qa, qz, ka, kz, times, evaluateCell(qa, qz, ka, kz));
+  };
+  if (qbLo <= qbHi && kbLo <= kbHi)
+    for (int64_t d = qbLo - kbHi; d <= qbHi - kbLo; ++d) {
+      const int64_t first = std::max(qbLo, kbLo + d), last = std::min(qbHi, kbHi + d);
+      if (!cell(first, first - d, last - first + 1))
+        return;
+    }
+  // The edges: query blocks cut by the rectangle (all their key blocks), and
+  // key blocks cut by it (for whole query blocks only: the rest is above).
+  auto cutRow = [&](int64_t qb) { return qb < qbLo || qb > qbHi; };
+  for (int64_t qb = q0 / B; qb <= q1 / B; ++qb)
+    for (int64_t kb = k0 / B; kb <= k1 / B; ++kb) {
+      if (!cutRow(qb) && kb >= kbLo && kb <= kbHi) {
+        kb = kbHi; // skip the whole blocks, done above
+        continue;
+      }
+      if (!cell(qb, kb, 1))
+        return;
+    }
+}
+
 TileClass TileClassifier::classify(int64_t q0, int64_t q1, int64_t k0,
                                    int64_t k1) const {
   bool sawFull = false, sawEmpty = false, sawPartial = false;
-  forEachCell(q0, q1, k0, k1, [&](int64_t qa, int64_t qz, int64_t ka, int64_t kz) {
-    CellValue c = evaluateCell(qa, qz, ka, kz);
+  forEachValue(q0, q1, k0, k1, [&](int64_t qa, int64_t qz, int64_t ka, int64_t kz, int64_t,
+                                  const CellValue &c) {
     int64_t lo = qa - kz, hi = qz - ka;
     if (!c.may.meets(lo, hi))
       sawEmpty = true;
@@ -159,20 +207,29 @@ TileClass TileClassifier::classify(int64_t q0, int64_t q1, int64_t k0,
 int64_t TileClassifier::count(int64_t q0, int64_t q1, int64_t k0,
                               int64_t k1) const {
   int64_t total = 0;
-  forEachCell(q0, q1, k0, k1, [&](int64_t qa, int64_t qz, int64_t ka, int64_t kz) {
-    CellValue c = evaluateCell(qa, qz, ka, kz);
+  forEachValue(q0, q1, k0, k1, [&](int64_t qa, int64_t qz, int64_t ka, int64_t kz,
+                                  int64_t times, const CellValue &c) {
     IntervalSet range = IntervalSet::range(qa - kz, qz - ka);
     IntervalSet must = c.must.intersect(range), may = c.may.intersect(range);
     if (must == may) {
       for (const Interval &d : must.intervals())
-        total += pairsAtDistances(qa, qz, ka, kz, d.lo, d.hi);
+        total += times * pairsAtDistances(qa, qz, ka, kz, d.lo, d.hi);
       return true;
     }
-    // An undecided predicate: count this cell pair by pair.
+    // An undecided predicate: count this cell pair by pair while the budget
+    // lasts, then estimate it from a grid of samples.
     mask::Evaluator eval(pattern);
-    for (int64_t q = qa; q <= qz; ++q)
-      for (int64_t k = ka; k <= kz; ++k)
-        total += eval(q, k);
+    const int64_t area = (qz - qa + 1) * (kz - ka + 1);
+    if (area <= budgetLeft / costPerPair) {
+      budgetLeft -= area * costPerPair;
+      for (int64_t q = qa; q <= qz; ++q)
+        for (int64_t k = ka; k <= kz; ++k)
+          total += eval(q, k);
+      return true;
+    }
+    // Past the budget: one evaluation per cell (its centre) stands for it.
+    estimatedCounts = true;
+    total += eval(qa + (qz - qa) / 2, ka + (kz - ka) / 2) ? area : 0;
     return true;
   });
   return total;

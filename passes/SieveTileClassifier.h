@@ -33,8 +33,17 @@ public:
   /// right and Partial may stand for either.
   TileClass classify(int64_t q0, int64_t q1, int64_t k0, int64_t k1) const;
 
-  /// The number of attended pairs in the rectangle (always exact).
+  /// The number of attended pairs in the rectangle: exact, except that
+  /// once kEvaluationBudget expression nodes have been spent evaluating
+  /// cells a predicate leaves undecided pair by pair, further such cells are
+  /// estimated from one evaluation at their centre (estimated() says so).
   int64_t count(int64_t q0, int64_t q1, int64_t k0, int64_t k1) const;
+
+  /// Expression nodes this classifier evaluates pair by pair before it
+  /// estimates (about a second).
+  static constexpr int64_t kEvaluationBudget = int64_t(1) << 28;
+  /// Whether some count was an estimate.
+  bool estimated() const { return estimatedCounts; }
 
   /// Whether some leaf is a custom predicate.
   bool hasPredicates() const { return predicates; }
@@ -45,9 +54,20 @@ private:
   };
   const mask::Pattern &pattern;
   bool blockLevel = false, predicates = false;
+  /// Every block-level leaf depends on d = qb - kb alone (windows, bands,
+  /// powers, strides, dilations), so a cell's value is a function of d.
+  bool distanceOnly = true;
+  int64_t costPerPair = 1; ///< Nodes one evaluation of the pattern visits.
+  mutable int64_t budgetLeft = kEvaluationBudget;
+  mutable bool estimatedCounts = false;
   std::vector<int64_t> qCuts, kCuts; ///< Token thresholds of leaves.
 
   CellValue evaluateCell(int64_t qa, int64_t qz, int64_t ka, int64_t kz) const;
+  /// Calls fn(qa, qz, ka, kz, times, value) for the cells until it returns
+  /// false: each cell once (times = 1), or for distance-only patterns one
+  /// cell standing for `times` translates of it.
+  template <typename Fn>
+  void forEachValue(int64_t q0, int64_t q1, int64_t k0, int64_t k1, Fn fn) const;
   /// Calls fn(qa, qz, ka, kz) for each cell until it returns false.
   template <typename Fn>
   void forEachCell(int64_t q0, int64_t q1, int64_t k0, int64_t k1, Fn fn) const;

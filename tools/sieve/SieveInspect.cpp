@@ -55,6 +55,8 @@ nlohmann::ordered_json toJson(const mask::Pattern &p, const Analysis &a,
         {"attended_flops", a.attendedFlops},
         {"executed_flops", a.executedFlops}}},
       {"walk", a.walk},
+      {"pair_counts", a.pairCounts},
+      {"skipped", a.skipped},
       {"generators", gens},
       {"elapsed_ms", ms},
   };
@@ -78,6 +80,9 @@ void printText(const mask::Pattern &p, const Analysis &a, double ms) {
   row("max blocks per row", std::to_string(a.maxBlocksPerRow));
   row("empty rows", std::to_string(a.emptyRows));
   row("walk", a.walk);
+  row("pair counts", a.pairCounts);
+  for (const std::string &why : a.skipped)
+    row("not analysed", why);
   std::string gens;
   for (auto [kind, g] : a.generators)
     gens += (gens.empty() ? "" : ", ") + std::string(mask::kindName(kind)) +

@@ -125,7 +125,7 @@ int main(int argc, char **argv) {
                          "The pattern to use from a .mlir file with several");
   inspectCmd->add_option("--seq-len", inspect.seqLen, "Sequence length in tokens")
       ->required()
-      ->check(integerIn(1, int64_t(1) << 24));
+      ->check(integerIn(1, int64_t(INT32_MAX)));
   inspectCmd->add_option("--layers", inspect.layers, "Coverage entries to report")
       ->capture_default_str()
       ->check(integerIn(1, 100000));
