@@ -64,9 +64,12 @@ public:
   /// Bytes of one element of q, k, v, o and dO.
   virtual size_t elementBytes() const = 0;
 
-  /// Zero-filled device memory.
+  /// Zero-filled device memory; release(nullptr) does nothing.
   virtual Status allocate(size_t bytes, void **ptr) = 0;
   virtual void release(void *ptr) = 0;
+  /// Bytes from host memory to device memory, and back.
+  virtual Status upload(void *dst, const void *src, size_t bytes) = 0;
+  virtual Status download(void *dst, const void *src, size_t bytes) = 0;
   /// `count` lines of `width` bytes, line i from src + i * srcPitch to
   /// dst + i * dstPitch.
   virtual Status copy2d(void *dst, size_t dstPitch, const void *src, size_t srcPitch,
@@ -98,6 +101,8 @@ public:
   size_t elementBytes() const override { return sizeof(float); }
   Status allocate(size_t bytes, void **ptr) override;
   void release(void *ptr) override;
+  Status upload(void *dst, const void *src, size_t bytes) override;
+  Status download(void *dst, const void *src, size_t bytes) override;
   Status copy2d(void *dst, size_t dstPitch, const void *src, size_t srcPitch, size_t width,
                 size_t count) override;
   Status add2d(float *dst, size_t dstPitch, const float *src, size_t srcPitch, size_t width,

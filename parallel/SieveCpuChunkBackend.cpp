@@ -34,6 +34,16 @@ Status CpuChunkBackend::allocate(size_t bytes, void **ptr) {
 
 void CpuChunkBackend::release(void *ptr) { std::free(ptr); }
 
+Status CpuChunkBackend::upload(void *dst, const void *src, size_t bytes) {
+  std::memcpy(dst, src, bytes);
+  return Status::success();
+}
+
+Status CpuChunkBackend::download(void *dst, const void *src, size_t bytes) {
+  std::memcpy(dst, src, bytes);
+  return Status::success();
+}
+
 Status CpuChunkBackend::copy2d(void *dst, size_t dstPitch, const void *src, size_t srcPitch,
                                size_t width, size_t count) {
   for (size_t i = 0; i < count; ++i)
