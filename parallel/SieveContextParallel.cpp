@@ -73,6 +73,11 @@ private:
     scratch.push_back(*p);
     return Status::success();
   }
+  /// Releases scratch memory before the end.
+  void drop(void *p) {
+    scratch.erase(std::find(scratch.begin(), scratch.end(), p));
+    backend.release(p);
+  }
   Status gather(const std::vector<Segment> &keys, std::vector<Piece> &pieces) const;
   Status pack(const std::vector<Piece> &pieces, int64_t rows, void *buffer);
   Status exchange(size_t round, const std::vector<TransferOp> &ops, const char *what);
@@ -83,6 +88,11 @@ private:
   template <typename Fn>
   Status keyRounds(bool withGrads, std::map<std::pair<size_t, size_t>, std::vector<Piece>> *sent,
                    std::map<std::pair<size_t, size_t>, int> *got, Fn received);
+  /// The backward's rounds in reverse: each message's dK/dV back to its
+  /// sender (`sent`: what this rank packed; `got`: the holding each arrival
+  /// became).
+  Status returnGradients(const std::map<std::pair<size_t, size_t>, std::vector<Piece>> &sent,
+                         const std::map<std::pair<size_t, size_t>, int> &got);
 };
 
 Status RankRun::check(bool haveAll) const {
@@ -226,6 +236,45 @@ Status RankRun::keyRounds(bool withGrads,
   return Status::success();
 }
 
+Status RankRun::returnGradients(const std::map<std::pair<size_t, size_t>, std::vector<Piece>> &sent,
+                                const std::map<std::pair<size_t, size_t>, int> &got) {
+  // Gradients go back along the same messages, last round first, so a
+  // relaying rank has every later contribution to its rows before it sends.
+  const size_t hd = size_t(shape.headDim);
+  for (size_t r = plan.rounds.size(); r-- > 0;) {
+    const Round &round = plan.rounds[r];
+    std::vector<TransferOp> ops;
+    std::vector<std::pair<size_t, void *>> incoming;
+    for (size_t i = 0; i < round.messages.size(); ++i) {
+      const Message &m = round.messages[i];
+      const size_t bytes = gradFloats(m.tokens()) * sizeof(float);
+      if (m.dst == me)
+        ops.push_back({TransferOp::send, m.src, holdings[size_t(got.at({r, i}))].gradBuffer, bytes});
+      if (m.src == me) {
+        void *buffer;
+        SIEVE_TRY(alloc(bytes, &buffer));
+        ops.push_back({TransferOp::recv, m.dst, buffer, bytes});
+        incoming.push_back({i, buffer});
+      }
+    }
+    SIEVE_TRY(exchange(r, ops, "gradient"));
+    for (auto [i, buffer] : incoming) {
+      const int64_t rows = round.messages[i].tokens();
+      const float *gk = static_cast<const float *>(buffer), *gv = gk + gradFloats(rows) / 2;
+      for (const Piece &p : sent.at({r, i})) {
+        Holding &h = holdings[size_t(p.holding)];
+        const size_t src = size_t(p.dstRow) * hd, dst = size_t(p.srcRow) * hd;
+        SIEVE_TRY(backend.add2d(h.dk + dst, size_t(h.rows) * hd, gk + src, size_t(rows) * hd,
+                                size_t(p.rows) * hd, lines()));
+        SIEVE_TRY(backend.add2d(h.dv + dst, size_t(h.rows) * hd, gv + src, size_t(rows) * hd,
+                                size_t(p.rows) * hd, lines()));
+      }
+      drop(buffer);
+    }
+  }
+  return Status::success();
+}
+
 Status RankRun::forward(const ForwardTensors &t) {
   SIEVE_TRY(check(t.q && t.k && t.v && t.o && t.lse));
   const int64_t n = local();
@@ -294,39 +343,7 @@ Status RankRun::backward(const BackwardTensors &t) {
     h.kvBuffer = nullptr, h.k = h.v = nullptr;
   }
 
-  // Gradients go back along the same messages, last round first, so a
-  // relaying rank has every later contribution to its rows before it sends.
-  const size_t hd = size_t(shape.headDim);
-  for (size_t r = plan.rounds.size(); r-- > 0;) {
-    const Round &round = plan.rounds[r];
-    std::vector<TransferOp> ops;
-    std::vector<std::pair<size_t, void *>> incoming;
-    for (size_t i = 0; i < round.messages.size(); ++i) {
-      const Message &m = round.messages[i];
-      const size_t bytes = gradFloats(m.tokens()) * sizeof(float);
-      if (m.dst == me)
-        ops.push_back({TransferOp::send, m.src, holdings[size_t(got[{r, i}])].gradBuffer, bytes});
-      if (m.src == me) {
-        void *buffer;
-        SIEVE_TRY(alloc(bytes, &buffer));
-        ops.push_back({TransferOp::recv, m.dst, buffer, bytes});
-        incoming.push_back({i, buffer});
-      }
-    }
-    SIEVE_TRY(exchange(r, ops, "gradient"));
-    for (auto [i, buffer] : incoming) {
-      const int64_t rows = round.messages[i].tokens();
-      const float *gk = static_cast<const float *>(buffer), *gv = gk + gradFloats(rows) / 2;
-      for (const Piece &p : sent[{r, i}]) {
-        Holding &h = holdings[size_t(p.holding)];
-        const size_t src = size_t(p.dstRow) * hd, dst = size_t(p.srcRow) * hd;
-        SIEVE_TRY(backend.add2d(h.dk + dst, size_t(h.rows) * hd, gk + src, size_t(rows) * hd,
-                                size_t(p.rows) * hd, lines()));
-        SIEVE_TRY(backend.add2d(h.dv + dst, size_t(h.rows) * hd, gv + src, size_t(rows) * hd,
-                                size_t(p.rows) * hd, lines()));
-      }
-    }
-  }
+  SIEVE_TRY(returnGradients(sent, got));
   SIEVE_TRY(backend.synchronize());
   const size_t kvElems = gradFloats(n) / 2;
   SIEVE_TRY(backend.fromFloat(t.dq, static_cast<float *>(dq), qElems));
