@@ -30,6 +30,10 @@ struct InspectOptions {
   int64_t headDim = 128;
   bool json = false;
   std::string svg;
+  /// Context parallelism: the exchange over `ranks` ranks (0: none).
+  int ranks = 0;
+  std::string sharding = "contiguous", schedule = "auto";
+  int64_t exchangeBlock = 0; ///< 0: the pattern's key block.
 };
 
 struct CompileOptions {

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/sieve/SieveCommands.h"
+#include "tools/sieve/SieveRanks.h"
 #include "dialect/SieveMaskFromIR.h"
 #include "passes/SieveAnalysis.h"
 #include "patterns/SieveSpec.h"
@@ -131,14 +132,23 @@ int cli::runInspect(const InspectOptions &o) {
   std::string message;
   if (!o.svg.empty() && !writeSvg(o.svg, m, a, message))
     return error(message);
+  parallel::ExchangePlan plan;
+  double planMs = 0;
+  if (o.ranks && !planRanks(o, m, plan, planMs, message))
+    return error(message);
   // Names are identifiers (the verifier); replacing invalid UTF-8 anyway
   // keeps dump() from throwing, whatever reaches it.
-  if (o.json)
-    llvm::outs() << toJson(m, a, o, ms).dump(2, ' ', false,
-                                             nlohmann::ordered_json::error_handler_t::replace)
+  if (o.json) {
+    nlohmann::ordered_json j = toJson(m, a, o, ms);
+    if (o.ranks)
+      j["context_parallel"] = ranksJson(plan, planMs);
+    llvm::outs() << j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
                  << "\n";
-  else
+  } else {
     printText(m, a, ms);
+    if (o.ranks)
+      printRanks(plan, planMs);
+  }
   if (a.emptyRows > 0 && !o.json) {
     llvm::errs() << "sieve: warning: " << a.emptyRows
                  << " query rows attend no key and would produce NaN (first: "

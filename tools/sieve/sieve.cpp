@@ -141,6 +141,18 @@ int main(int argc, char **argv) {
   inspectCmd->add_flag("--json", inspect.json, "Print one JSON object");
   inspectCmd->add_option("--svg", inspect.svg, "Draw the block map and coverage curve")
       ->check(kFileName);
+  inspectCmd->add_option("--ranks", inspect.ranks,
+                         "Context parallelism: the key/value exchange over this many ranks")
+      ->check(integerIn(1, 65536));
+  inspectCmd->add_option("--sharding", inspect.sharding, "How --ranks shard the sequence")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"contiguous", "zigzag"}));
+  inspectCmd->add_option("--schedule", inspect.schedule, "The exchange schedule for --ranks")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "direct", "doubling", "ring"}));
+  inspectCmd->add_option("--exchange-block", inspect.exchangeBlock,
+                         "Tokens per exchanged block (default: the pattern's key block)")
+      ->check(integerIn(1, int64_t(1) << 24));
 
   sieve::cli::RunOptions run;
   CLI::App *runCmd = app.add_subcommand(
