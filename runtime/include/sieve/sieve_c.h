@@ -13,12 +13,16 @@
 #ifndef SIEVE_RUNTIME_SIEVE_C_H
 #define SIEVE_RUNTIME_SIEVE_C_H
 
+#include "sieve/sieve_export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+SIEVE_API_BEGIN
 
 typedef struct sieve_kernel sieve_kernel;
 
@@ -85,6 +89,8 @@ int sieve_copy_to_device(void *dst, const void *src, size_t bytes, char *error,
 int sieve_copy_to_host(void *dst, const void *src, size_t bytes, char *error,
                        size_t error_size);
 int sieve_device_synchronize(char *error, size_t error_size);
+
+SIEVE_API_END
 
 #ifdef __cplusplus
 }
