@@ -17,6 +17,7 @@ path = [config.sieve_tools_dir, config.llvm_tools_dir, config.environment.get("P
 config.environment["PATH"] = os.pathsep.join(path + [os.environ.get("PATH", "")])
 config.substitutions.append(("%sieve_src", config.sieve_src_root))
 config.substitutions.append(("%sieve_lib", config.sieve_lib_dir))
+config.substitutions.append(("%sieve_obj", config.sieve_obj_root))
 config.substitutions.append(("%cc", config.c_compiler))
 
 # Tests that compile kernels need NVRTC (CUDA 13); they are skipped without it.

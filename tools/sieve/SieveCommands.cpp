@@ -139,11 +139,29 @@ Status cli::compileRequest(const std::string &arch, const std::string &kernel, i
   return Status::success();
 }
 
-int cli::runList(bool kernels, bool json) {
-  if (json) {
-    llvm::outs() << (kernels ? api::kernelVariantsJson() : api::builtinsJson()).dump(2) << "\n";
+int cli::runList(const ListOptions &options) {
+  if (options.kernels + options.targets > 1)
+    return usageError("--kernels and --targets list different things; give one");
+  if (options.targets) {
+    const std::string line = codegen::supportedTargets(); // "sm_80, sm_86, ..."
+    llvm::SmallVector<llvm::StringRef> targets;
+    llvm::StringRef(line).split(targets, ", ");
+    nlohmann::ordered_json all = nlohmann::ordered_json::array();
+    for (llvm::StringRef t : targets)
+      all.push_back(t.str());
+    if (options.json)
+      llvm::outs() << all.dump(2) << "\n";
+    else
+      for (llvm::StringRef t : targets)
+        llvm::outs() << t << "\n";
     return 0;
   }
+  if (options.json) {
+    llvm::outs()
+        << (options.kernels ? api::kernelVariantsJson() : api::builtinsJson()).dump(2) << "\n";
+    return 0;
+  }
+  const bool kernels = options.kernels;
   if (kernels) {
     for (const codegen::KernelVariant &v : codegen::kernelVariants())
       llvm::outs() << v.name << "  " << codegen::operationName(v.operation) << ", "

@@ -69,9 +69,14 @@ struct RunOptions {
 /// check), 2 a usage error (the command line).
 constexpr int kFailure = 1, kUsage = 2;
 
-/// `sieve list`: one built-in per line, name first; `kernels`: the kernel
-/// variants instead; `json`: one JSON array with parameters and defaults.
-int runList(bool kernels, bool json);
+struct ListOptions {
+  bool kernels = false; ///< The kernel variants instead of the built-ins.
+  bool targets = false; ///< The targets, one a line.
+  bool json = false;    ///< One JSON array, with parameters and defaults.
+};
+
+/// `sieve list`: one built-in per line, name first (or what `options` asks).
+int runList(const ListOptions &options);
 /// `sieve compile`.
 int runCompile(const CompileOptions &options);
 /// `sieve inspect`.

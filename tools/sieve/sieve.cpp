@@ -69,7 +69,8 @@ std::string unknownBeforeCommand(CLI::App &app, int argc, char **argv) {
 } // namespace
 
 int main(int argc, char **argv) {
-  CLI::App app{"sieve: a sparse-attention pattern compiler"};
+  // Named, so that usage lines say "sieve" however it was started.
+  CLI::App app{"sieve: a sparse-attention pattern compiler", "sieve"};
   app.set_version_flag("--version", sieve::cli::versionText,
                        "Print sieve's version and those of MLIR and NVRTC, the GPU and the "
                        "kernel cache directory");
@@ -81,11 +82,12 @@ int main(int argc, char **argv) {
   const std::string specHelp =
       "A .json or .mlir file, builtin:NAME, the text of a JSON spec, or - (stdin)";
 
-  bool listKernels = false, listJson = false;
+  sieve::cli::ListOptions list;
   CLI::App *listCmd = app.add_subcommand(
       "list", "List the built-in patterns (or, with --kernels, the kernels)");
-  listCmd->add_flag("--kernels", listKernels, "List the kernel variants and what each needs");
-  listCmd->add_flag("--json", listJson, "One JSON array, with every parameter and its default");
+  listCmd->add_flag("--kernels", list.kernels, "List the kernel variants and what each needs");
+  listCmd->add_flag("--targets", list.targets, "List the targets sieve builds for, one a line");
+  listCmd->add_flag("--json", list.json, "One JSON array, with every parameter and its default");
   auto archCheck = [](const std::string &a) {
     return sieve::codegen::Target::parse(a)
                ? std::string()
@@ -213,7 +215,7 @@ int main(int argc, char **argv) {
   }
   compile.outputGiven = output->count() > 0;
   if (app.got_subcommand("list"))
-    return sieve::cli::runList(listKernels, listJson);
+    return sieve::cli::runList(list);
   if (app.got_subcommand("inspect"))
     return sieve::cli::runInspect(inspect);
   if (app.got_subcommand("run"))
