@@ -22,3 +22,9 @@ execute_process(
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "help2man failed (${rc})")
 endif()
+# Installed compressed, as Debian ships man pages (-n: no name or time
+# stamp in the archive, so the build is reproducible).
+execute_process(COMMAND gzip -9nc ${OUTPUT} OUTPUT_FILE ${OUTPUT}.gz RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "gzip failed (${rc})")
+endif()
