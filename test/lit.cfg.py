@@ -18,7 +18,12 @@ config.environment["PATH"] = os.pathsep.join(path + [os.environ.get("PATH", "")]
 config.substitutions.append(("%sieve_src", config.sieve_src_root))
 config.substitutions.append(("%sieve_lib", config.sieve_lib_dir))
 config.substitutions.append(("%sieve_obj", config.sieve_obj_root))
-config.substitutions.append(("%cc", config.c_compiler))
+# A C compiler for programs that link libsieve.so; in a sanitizer build they
+# are instrumented too and run with the options the mix needs.
+config.substitutions.append(("%cc", config.c_compiler + " " + config.sanitizer_cflags))
+if config.sanitizer_env:
+    name, value = config.sanitizer_env.split("=", 1)
+    config.environment[name] = value
 
 # Tests that compile kernels need NVRTC (CUDA 13); they are skipped without it.
 import ctypes
