@@ -129,3 +129,15 @@ def test_arguments_are_checked():
         sieve_attention(q.float(), k.float(), v.float(), "causal")
     with pytest.raises(ValueError, match="aligned to the end of the keys"):
         sieve_attention(torch.cat([q, q], 2), k, v, "causal")
+
+
+def test_sieve_attention_takes_torch_tensors_through_dlpack():
+    p = sieve.Pattern("power_attention", block_size=128)
+    q, k, v = inputs(1, 4, 2, 512, 1024, 128, torch.bfloat16)
+    out = torch.empty_like(q)
+    lse = torch.empty(q.shape[:-1], device="cuda", dtype=torch.float32)
+    stream = torch.cuda.current_stream().cuda_stream
+    sieve.attention(q, k, v, p, out=out, lse=lse, stream=stream)
+    want, want_lse = sieve_attention(q, k, v, p, enable_gqa=True, return_lse=True)
+    torch.cuda.synchronize()
+    assert torch.equal(out, want) and torch.equal(lse, want_lse)
