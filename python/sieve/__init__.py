@@ -189,9 +189,13 @@ class Kernel:
         self._handle, self.head_dim, self.dtype = handle, head_dim, dtype
 
     def __del__(self):
-        if getattr(self, "_handle", None) and self._handle.value:
-            _lib.lib().sieve_kernel_destroy(self._handle)
-            self._handle = None
+        # At interpreter exit the library or the CUDA context may be gone.
+        try:
+            if getattr(self, "_handle", None) and self._handle.value:
+                _lib.lib().sieve_kernel_destroy(self._handle)
+                self._handle = None
+        except Exception:
+            pass
 
     def launch(self, args: _lib.AttentionArgs, stream: int = 0):
         _lib.call("sieve_kernel_launch", self._handle, ctypes.byref(args),
@@ -350,7 +354,7 @@ class DeviceArray:
         return {"shape": self.shape, "typestr": typestr, "data": (self.data, False),
                 "strides": None, "version": 3}
 
-    def _view(self, name):
+    def _sieve_view(self, name):
         strides, step = [], 1
         for extent in reversed(self.shape):
             strides.insert(0, step)
@@ -359,10 +363,13 @@ class DeviceArray:
                                   _tensor.KDL_CUDA, -1, False, self)
 
     def __del__(self):
-        if getattr(self, "_ptr", None) is not None and self._ptr.value:
-            error = ctypes.create_string_buffer(256)
-            _lib.lib().sieve_device_free(self._ptr, error, len(error))
-            self._ptr = None
+        try:
+            if getattr(self, "_ptr", None) is not None and self._ptr.value:
+                error = ctypes.create_string_buffer(256)
+                _lib.lib().sieve_device_free(self._ptr, error, len(error))
+                self._ptr = None
+        except Exception:
+            pass
 
     def __repr__(self):
         return f"DeviceArray(shape={self.shape}, dtype={self.dtype!r})"
@@ -456,10 +463,10 @@ def attention(q, k, v, pattern, *, scale: Optional[float] = None, out=None, lse=
                              f"is on device {here.ordinal}; make that device current")
     if ov is None:
         out = DeviceArray(qv.shape, qv.dtype)
-        ov = out._view("out")
+        ov = out._sieve_view("out")
     if lv is None and return_lse:
         lse = DeviceArray((b, h, lq), "fp32")
-        lv = lse._view("lse")
+        lv = lse._sieve_view("lse")
     kern = _kernel(p, e, qv.dtype, arch, kernel, here.ordinal)
     args = _lib.AttentionArgs()
     args.q, args.k, args.v, args.o = qv.data, kv.data, vv.data, ov.data

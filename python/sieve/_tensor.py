@@ -172,6 +172,8 @@ def view(name, x, stream=None):
     Array Interface. TypeError for anything else."""
     if isinstance(x, TensorView):
         return x
+    if hasattr(x, "_sieve_view"):  # sieve.DeviceArray, bf16 included
+        return x._sieve_view(name)
     if hasattr(x, "__dlpack__") and hasattr(x, "__dlpack_device__"):
         try:
             return _dlpack(name, x, stream)
