@@ -36,6 +36,13 @@ Status capi::toElementType(int dtype, ElementType &out) {
   return Status::success();
 }
 
+int capi::rawDtype(const sieve_dtype &dtype) {
+  static_assert(sizeof(sieve_dtype) == sizeof(int), "sieve_dtype is an int in C");
+  int value;
+  std::memcpy(&value, &dtype, sizeof value);
+  return value;
+}
+
 bool capi::allocCopy(const std::string &bytes, char **out) {
   *out = static_cast<char *>(std::malloc(bytes.size() + 1));
   if (!*out)
@@ -58,7 +65,7 @@ Status compile(const char *spec, const sieve_compile_options *o, CompiledKernel 
   KernelOptions options;
   if (o) {
     options.headDim = o->head_dim ? o->head_dim : 128;
-    if (Status s = toElementType(o->dtype, options.dtype); !s)
+    if (Status s = toElementType(capi::rawDtype(o->dtype), options.dtype); !s)
       return s;
     options.arch = o->arch ? o->arch : "";
     options.kernel = o->kernel ? o->kernel : "";
@@ -70,9 +77,10 @@ Status compile(const char *spec, const sieve_compile_options *o, CompiledKernel 
   return s;
 }
 
-sieve_compile_options options(int headDim, sieve_dtype dtype, const char *arch) {
+sieve_compile_options options(int headDim, const sieve_dtype &dtype, const char *arch) {
   sieve_compile_options o;
-  o.head_dim = headDim, o.dtype = dtype, o.arch = arch, o.kernel = nullptr;
+  o.head_dim = headDim, o.arch = arch, o.kernel = nullptr;
+  std::memcpy(&o.dtype, &dtype, sizeof o.dtype); // as it is, for toElementType to judge
   return o;
 }
 } // namespace
@@ -138,7 +146,7 @@ static std::string compiledInfo(const CompiledKernel &k, const sieve_compile_opt
       {"pattern", k.patternName},   {"arch", k.arch},
       {"kernel", k.kernel},         {"tile_q", k.tileQ},
       {"tile_k", k.tileK},          {"head_dim", o && o->head_dim ? o->head_dim : 128},
-      {"dtype", o && o->dtype == SIEVE_FP16 ? "fp16" : "bf16"},
+      {"dtype", o && capi::rawDtype(o->dtype) == SIEVE_FP16 ? "fp16" : "bf16"},
       {"from", k.from},             {"source", k.source},
       {"warnings", k.warnings}};
   return info.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
@@ -204,7 +212,7 @@ extern "C" int sieve_kernel_launch(const sieve_kernel *kernel, const sieve_atten
   a.q = args->q, a.k = args->k, a.v = args->v, a.o = args->o, a.lse = args->lse;
   a.batch = args->batch, a.heads = args->heads, a.kvHeads = args->kv_heads;
   a.qLen = args->q_len, a.kLen = args->k_len, a.headDim = args->head_dim;
-  if (Status s = toElementType(args->dtype, a.dtype); !s)
+  if (Status s = toElementType(capi::rawDtype(args->dtype), a.dtype); !s)
     return fail(s, error, error_size);
   std::memcpy(a.qStride, args->q_stride, sizeof a.qStride);
   std::memcpy(a.kStride, args->k_stride, sizeof a.kStride);

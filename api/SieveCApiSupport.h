@@ -4,6 +4,7 @@
 #define SIEVE_API_SIEVECAPISUPPORT_H
 
 #include "sieve/Attention.h"
+#include "sieve/sieve_c.h"
 
 #include <cstddef>
 #include <string>
@@ -16,6 +17,10 @@ int fail(const Status &s, char *error, size_t size);
 
 /// The one place C's sieve_dtype becomes the C++ API's ElementType.
 Status toElementType(int dtype, ElementType &out);
+
+/// The value of a sieve_dtype from C, which may be any int: loading one
+/// outside the enumerators as the C++ enum would be undefined behaviour.
+int rawDtype(const sieve_dtype &dtype);
 
 /// Copies `bytes` into memory the caller releases with sieve_free; false
 /// when there is no memory.
