@@ -71,10 +71,10 @@ int cli::runRun(const RunOptions &o) {
   const int64_t kLen = o.seqLen, qLen = o.qLen ? o.qLen : o.seqLen;
   if (qLen > kLen)
     return usageError("--q-len " + std::to_string(qLen) + " exceeds --seq-len " +
-                 std::to_string(kLen) + " (queries are aligned to the end of the keys)");
+                      std::to_string(kLen) + " (queries are aligned to the end of the keys)");
   if (o.heads % o.kvHeads != 0)
-    return usageError("--heads (" + std::to_string(o.heads) + ") must be a multiple of --kv-heads (" +
-                 std::to_string(o.kvHeads) + ")");
+    return usageError("--heads (" + std::to_string(o.heads) +
+                      ") must be a multiple of --kv-heads (" + std::to_string(o.kvHeads) + ")");
   DeviceInfo device;
   if (Status s = currentDevice(device); !s)
     return error("sieve run needs a GPU: " + s.message);
