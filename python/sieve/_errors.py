@@ -13,3 +13,8 @@ class SpecError(SieveError, ValueError):
 class SieveWarning(UserWarning):
     """What did not stop a compile but deserves attention (a pattern that
     attends nothing, a kernel cache that could not be used)."""
+
+
+# Shown as sieve.SpecError, where users import them from.
+for _cls in (SieveError, SpecError, SieveWarning):
+    _cls.__module__ = "sieve"
