@@ -1,9 +1,13 @@
 //===- SieveCApi.cpp - sieve's C API ----------------------------*- C++ -*-===//
 
 #include "sieve/sieve_c.h"
+#include "api/SieveCApiSupport.h"
 #include "sieve/Sieve.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -13,8 +17,7 @@ struct sieve_kernel {
   AttentionKernel kernel;
 };
 
-namespace {
-int fail(const Status &s, char *error, size_t size) {
+int capi::fail(const Status &s, char *error, size_t size) {
   if (error && size) {
     std::strncpy(error, s.message.c_str(), size - 1);
     error[size - 1] = '\0';
@@ -22,8 +25,7 @@ int fail(const Status &s, char *error, size_t size) {
   return s ? 0 : 1;
 }
 
-/// The one place C's sieve_dtype becomes the C++ API's ElementType.
-Status toElementType(int dtype, ElementType &out) {
+Status capi::toElementType(int dtype, ElementType &out) {
   if (dtype == SIEVE_BF16)
     out = ElementType::BF16;
   else if (dtype == SIEVE_FP16)
@@ -34,27 +36,51 @@ Status toElementType(int dtype, ElementType &out) {
   return Status::success();
 }
 
-Status compile(const char *spec, const sieve_compile_options *o, CompiledKernel &out) {
+int capi::rawDtype(const sieve_dtype &dtype) {
+  static_assert(sizeof(sieve_dtype) == sizeof(int), "sieve_dtype is an int in C");
+  int value;
+  std::memcpy(&value, &dtype, sizeof value);
+  return value;
+}
+
+bool capi::allocCopy(const std::string &bytes, char **out) {
+  *out = static_cast<char *>(std::malloc(bytes.size() + 1));
+  if (!*out)
+    return false;
+  std::memcpy(*out, bytes.data(), bytes.size());
+  (*out)[bytes.size()] = '\0';
+  return true;
+}
+
+namespace {
+using capi::fail;
+using capi::toElementType;
+
+/// Compiles `spec`; warnings go to stderr unless `quiet` (the caller reports
+/// them).
+Status compile(const char *spec, const sieve_compile_options *o, CompiledKernel &out,
+               bool quiet = false) {
   if (!spec)
     return Status::error("spec is null");
   KernelOptions options;
   if (o) {
     options.headDim = o->head_dim ? o->head_dim : 128;
-    if (Status s = toElementType(o->dtype, options.dtype); !s)
+    if (Status s = toElementType(capi::rawDtype(o->dtype), options.dtype); !s)
       return s;
     options.arch = o->arch ? o->arch : "";
     options.kernel = o->kernel ? o->kernel : "";
   }
   Status s = compileAttention(spec, options, out);
-  // The C API has no channel for warnings (sieve_c.h).
-  for (const std::string &w : out.warnings)
-    std::fprintf(stderr, "sieve: warning: %s\n", w.c_str());
+  // Most of the C API has no channel for warnings (sieve_c.h).
+  for (size_t i = 0; !quiet && i < out.warnings.size(); ++i)
+    std::fprintf(stderr, "sieve: warning: %s\n", out.warnings[i].c_str());
   return s;
 }
 
-sieve_compile_options options(int headDim, sieve_dtype dtype, const char *arch) {
+sieve_compile_options options(int headDim, const sieve_dtype &dtype, const char *arch) {
   sieve_compile_options o;
-  o.head_dim = headDim, o.dtype = dtype, o.arch = arch, o.kernel = nullptr;
+  o.head_dim = headDim, o.arch = arch, o.kernel = nullptr;
+  std::memcpy(&o.dtype, &dtype, sizeof o.dtype); // as it is, for toElementType to judge
   return o;
 }
 } // namespace
@@ -112,6 +138,59 @@ extern "C" int sieve_kernel_create(const char *spec, int head_dim, sieve_dtype d
   return sieve_kernel_create_with_options(spec, &o, kernel, error, error_size);
 }
 
+extern "C" void sieve_free(void *ptr) { std::free(ptr); }
+
+/// The description sieve_compile returns with a cubin.
+static std::string compiledInfo(const CompiledKernel &k, const sieve_compile_options *o) {
+  nlohmann::ordered_json info = {
+      {"pattern", k.patternName},   {"arch", k.arch},
+      {"kernel", k.kernel},         {"tile_q", k.tileQ},
+      {"tile_k", k.tileK},          {"head_dim", o && o->head_dim ? o->head_dim : 128},
+      {"dtype", o && capi::rawDtype(o->dtype) == SIEVE_FP16 ? "fp16" : "bf16"},
+      {"from", k.from},             {"source", k.source},
+      {"warnings", k.warnings}};
+  return info.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+extern "C" int sieve_compile(const char *spec, const sieve_compile_options *options,
+                             void **cubin, size_t *size, char **info, char *error,
+                             size_t error_size) {
+  if (!cubin || !size)
+    return fail(Status::error(cubin ? "size is null" : "cubin is null"), error, error_size);
+  *cubin = nullptr, *size = 0;
+  if (info)
+    *info = nullptr;
+  CompiledKernel k;
+  if (Status s = compile(spec, options, k, /*quiet=*/info != nullptr); !s)
+    return fail(s, error, error_size);
+  char *binary = nullptr, *text = nullptr;
+  std::string bytes(k.cubin.begin(), k.cubin.end());
+  if (!capi::allocCopy(bytes, &binary) ||
+      (info && !capi::allocCopy(compiledInfo(k, options), &text))) {
+    std::free(binary);
+    return fail(Status::error("out of memory"), error, error_size);
+  }
+  *cubin = binary, *size = bytes.size();
+  if (info)
+    *info = text;
+  return 0;
+}
+
+extern "C" int sieve_kernel_load(const void *cubin, size_t size, sieve_kernel **kernel,
+                                 char *error, size_t error_size) {
+  if (!kernel || !cubin)
+    return fail(Status::error(kernel ? "cubin is null" : "kernel is null"), error, error_size);
+  *kernel = nullptr;
+  auto *out = new sieve_kernel;
+  const char *bytes = static_cast<const char *>(cubin);
+  if (Status s = AttentionKernel::load(std::vector<char>(bytes, bytes + size), out->kernel); !s) {
+    delete out;
+    return fail(s, error, error_size);
+  }
+  *kernel = out;
+  return 0;
+}
+
 extern "C" void sieve_set_contiguous_strides(sieve_attention_args *args) {
   if (!args)
     return;
@@ -133,7 +212,7 @@ extern "C" int sieve_kernel_launch(const sieve_kernel *kernel, const sieve_atten
   a.q = args->q, a.k = args->k, a.v = args->v, a.o = args->o, a.lse = args->lse;
   a.batch = args->batch, a.heads = args->heads, a.kvHeads = args->kv_heads;
   a.qLen = args->q_len, a.kLen = args->k_len, a.headDim = args->head_dim;
-  if (Status s = toElementType(args->dtype, a.dtype); !s)
+  if (Status s = toElementType(capi::rawDtype(args->dtype), a.dtype); !s)
     return fail(s, error, error_size);
   std::memcpy(a.qStride, args->q_stride, sizeof a.qStride);
   std::memcpy(a.kStride, args->k_stride, sizeof a.kStride);

@@ -74,22 +74,56 @@ Status api::resolveTarget(const std::string &arch, codegen::Target &target, std:
   return Status::success();
 }
 
-Status api::lowerToPlan(LoadedSpec &spec, int64_t tileQ, int64_t tileK, bool transposed) {
+/// Runs `build`'s passes on `spec`'s module, after removing every pattern
+/// but the one asked for; `failure` is the error when they fail.
+template <typename Build>
+static Status runOnPattern(LoadedSpec &spec, const Build &build, const std::string &failure) {
   mlir::MLIRContext *ctx = spec.module->getContext();
   for (PatternOp other : llvm::make_early_inc_range(spec.module->getOps<PatternOp>()))
     if (other != spec.pattern)
       other.erase();
+  mlir::PassManager pm(ctx);
+  build(pm);
+  Diagnostics diagnostics(ctx);
+  if (mlir::failed(pm.run(*spec.module)))
+    return diagnostics.error(failure);
+  // Canonicalization rewrites the body, not the op: the handle stays valid.
+  return Status::success();
+}
+
+Status api::canonicalize(LoadedSpec &spec) {
+  return runOnPattern(
+      spec, [](mlir::PassManager &pm) { buildSieveCanonicalizePipeline(pm); },
+      "canonicalizing @" + spec.pattern.getSymName().str() + " failed");
+}
+
+std::string api::canonicalForm(PatternOp pattern) {
+  std::string canonical;
+  llvm::raw_string_ostream os(canonical);
+  pattern->print(os, mlir::OpPrintingFlags().printGenericOpForm());
+  return canonical;
+}
+
+Status api::specKey(const std::string &spec, std::string &key) {
+  mlir::MLIRContext context;
+  LoadedSpec loaded;
+  std::string message;
+  if (!loadSpec(spec, "", &context, loaded, message))
+    return Status::error(message);
+  if (Status s = canonicalize(loaded); !s)
+    return s;
+  key = sha256Hex(canonicalForm(loaded.pattern));
+  return Status::success();
+}
+
+Status api::lowerToPlan(LoadedSpec &spec, int64_t tileQ, int64_t tileK, bool transposed) {
   SieveCompileOptions options;
   options.tileQ = tileQ;
   options.tileK = tileK;
   options.transposed = transposed;
-  mlir::PassManager pm(ctx);
-  buildSieveCompilePipeline(pm, options);
-  Diagnostics diagnostics(ctx);
-  if (mlir::failed(pm.run(*spec.module)))
-    return diagnostics.error("lowering @" + spec.pattern.getSymName().str() + " to a plan failed");
-  // Canonicalization rewrites the body, not the op: the handle stays valid.
-  return Status::success();
+  return runOnPattern(
+      spec, [&](mlir::PassManager &pm) { buildSieveCompilePipeline(pm, options); },
+      "lowering @" + spec.pattern.getSymName().str() + " to a plan failed");
 }
 
 Status api::compilePattern(LoadedSpec &spec, const CompileRequest &request, CompileResult &out) {
@@ -120,9 +154,7 @@ Status api::compilePattern(LoadedSpec &spec, const CompileRequest &request, Comp
     return s;
   // The key covers everything that determines the binary: the canonical
   // pattern (after sieve-canonicalize), the source, every option.
-  std::string canonical;
-  llvm::raw_string_ostream os(canonical);
-  spec.pattern->print(os, mlir::OpPrintingFlags().printGenericOpForm());
+  const std::string canonical = canonicalForm(spec.pattern);
   std::string joinedOptions; // joined with a byte no option contains
   for (const std::string &option : request.nvrtcOptions)
     joinedOptions += option + '\0';

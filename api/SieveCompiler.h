@@ -51,6 +51,20 @@ struct CompileResult {
 /// The warning for a pattern that provably attends nothing.
 std::string emptyPatternWarning(const std::string &name);
 
+/// Canonicalizes `spec`'s pattern (sieve-canonicalize, cse); every other
+/// pattern of the module is removed.
+Status canonicalize(LoadedSpec &spec);
+
+/// The printed form of a canonicalized pattern (generic, so independent of
+/// the custom syntax): what the kernel cache key holds for the pattern.
+std::string canonicalForm(PatternOp pattern);
+
+/// The canonical key of a spec: the SHA-256 (64 hex digits) of the
+/// canonical form of its pattern. Specs that canonicalize to the same
+/// pattern (a built-in with or without its default parameters spelled out)
+/// have the same key.
+Status specKey(const std::string &spec, std::string &key);
+
 /// Lowers `spec`'s pattern: every other pattern of the module is removed,
 /// then sieve-compile runs (canonicalize, cse, lower-to-plan at tileQ x
 /// tileK). The module then holds the canonical pattern and its plans.

@@ -7,6 +7,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-extern "C" const char *__asan_default_options() { return "allow_user_poisoning=0"; }
+// The runtimes look these up by name at start-up: they must stay visible
+// although sieve compiles with hidden visibility.
+#define SIEVE_RUNTIME_HOOK extern "C" __attribute__((visibility("default"), used))
 
-extern "C" const char *__ubsan_default_options() { return "print_stacktrace=1"; }
+SIEVE_RUNTIME_HOOK const char *__asan_default_options() { return "allow_user_poisoning=0"; }
+
+SIEVE_RUNTIME_HOOK const char *__ubsan_default_options() { return "print_stacktrace=1"; }

@@ -34,7 +34,11 @@ struct SieveCompileOptions
                           llvm::cl::init(true)};
 };
 
-/// sieve-canonicalize, cse, sieve-lower-to-plan: a pattern to its plans.
+/// sieve-canonicalize and cse on every pattern: its canonical form, the one
+/// the kernel cache key holds.
+void buildSieveCanonicalizePipeline(mlir::OpPassManager &pm);
+
+/// The canonicalize pipeline, then sieve-lower-to-plan: a pattern to its plans.
 void buildSieveCompilePipeline(mlir::OpPassManager &pm,
                                const SieveCompileOptions &options);
 

@@ -7,10 +7,14 @@
 
 using namespace mlir;
 
-void sieve::buildSieveCompilePipeline(OpPassManager &pm,
-                                      const SieveCompileOptions &options) {
+void sieve::buildSieveCanonicalizePipeline(OpPassManager &pm) {
   pm.addNestedPass<PatternOp>(createSieveCanonicalizePass());
   pm.addNestedPass<PatternOp>(createCSEPass());
+}
+
+void sieve::buildSieveCompilePipeline(OpPassManager &pm,
+                                      const SieveCompileOptions &options) {
+  buildSieveCanonicalizePipeline(pm);
   SieveLowerToPlanPassOptions plan;
   plan.tileQ = options.tileQ;
   plan.tileK = options.tileK;

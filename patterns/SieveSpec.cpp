@@ -171,3 +171,17 @@ bool sieve::loadSpec(const std::string &spec, const std::string &patternName,
     return loadJson(text, spec, ctx, out, error);
   return loadMlir(text, spec, patternName, ctx, out, error);
 }
+
+bool sieve::loadSpecText(const std::string &text, const std::string &label,
+                         const std::string &patternName, MLIRContext *ctx,
+                         LoadedSpec &out, std::string &error) {
+  ctx->loadDialect<SieveDialect, arith::ArithDialect>();
+  size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos || text[first] != '{')
+    return loadMlir(text, label, patternName, ctx, out, error);
+  if (!patternName.empty()) {
+    error = "--pattern applies to .mlir specs only; a JSON spec holds one pattern";
+    return false;
+  }
+  return loadJson(text, label, ctx, out, error);
+}

@@ -25,6 +25,13 @@ struct LoadedSpec {
 bool loadSpec(const std::string &spec, const std::string &patternName,
               mlir::MLIRContext *context, LoadedSpec &out, std::string &error);
 
+/// Loads a spec from its text (as read from stdin): JSON when its first
+/// character after white space is '{', else MLIR. `label` names it in
+/// errors ("<stdin>"); `patternName` as for loadSpec.
+bool loadSpecText(const std::string &text, const std::string &label,
+                  const std::string &patternName, mlir::MLIRContext *context,
+                  LoadedSpec &out, std::string &error);
+
 } // namespace sieve
 
 #endif // SIEVE_PATTERNS_SIEVESPEC_H

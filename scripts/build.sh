@@ -6,8 +6,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${SIEVE_BUILD_DIR:-$root/build}
 bash "$root/scripts/setup.sh"
 if [ ! -f "$build/build.ninja" ]; then
-  cmake -G Ninja -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release \
-    -DMLIR_DIR=/usr/lib/llvm-19/lib/cmake/mlir ${SIEVE_CMAKE_ARGS:-}
+  cmake -G Ninja -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release ${SIEVE_CMAKE_ARGS:-}
 fi
 # Each MLIR translation unit needs ~500 MB and a core: two jobs at most.
 ninja -C "$build" -j "${SIEVE_JOBS:-2}" "$@"

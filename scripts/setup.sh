@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(cmake ninja-build g++ python3 llvm-19-dev llvm-19-tools libmlir-19-dev
-          mlir-19-tools nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev)
+          mlir-19-tools nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
+          python3-numpy python3-pytest help2man pkg-config)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -63,7 +63,7 @@ int main(void) {
     }
   /* A bad argument is an error, not a crash. */
   args.q = NULL;
-  char bad[512];
+  char bad[256];
   if (!rc && (sieve_kernel_launch(kernel, &args, NULL, bad, sizeof bad) == 0 ||
               !strstr(bad, "q is null"))) {
     snprintf(error, sizeof error, "a null q launched: %s", bad);

@@ -6,33 +6,115 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/sieve/SieveCommands.h"
+#include "api/SieveReport.h"
+#include "dialect/SieveLimits.h"
 #include "dialect/SieveMaskFromIR.h"
 #include "passes/SievePlanner.h"
 #include "patterns/SieveBuiltins.h"
 #include "patterns/SieveSpec.h"
+#include "sieve/Sieve.h"
 #include "mlir/IR/MLIRContext.h"
+#include "llvm/Config/llvm-config.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <unistd.h>
+
 using namespace sieve;
 
+std::string cli::diagnosticPrefix(bool isError) {
+  // https://no-color.org: NO_COLOR set to anything but "" turns colour off.
+  const char *noColor = std::getenv("NO_COLOR");
+  const char *term = std::getenv("TERM");
+  bool colour = isatty(STDERR_FILENO) && !(noColor && *noColor) &&
+                !(term && std::string(term) == "dumb");
+  const char *word = isError ? "error:" : "warning:";
+  if (!colour)
+    return std::string("sieve: ") + word + " ";
+  // Bold red errors and bold magenta warnings, as GCC and Clang print them.
+  return std::string("sieve: ") + (isError ? "\033[1;31m" : "\033[1;35m") + word + "\033[0m ";
+}
+
 int cli::error(const std::string &message) {
-  llvm::errs() << "sieve: error: " << message;
+  llvm::errs() << diagnosticPrefix(true) << message;
   if (message.empty() || message.back() != '\n')
     llvm::errs() << "\n";
-  return 1;
+  return kFailure;
+}
+
+int cli::usageError(const std::string &message) {
+  error(message);
+  llvm::errs() << "Run with --help for more information.\n";
+  return kUsage;
 }
 
 void cli::warning(const std::string &message) {
-  llvm::errs() << "sieve: warning: " << message << "\n";
+  llvm::errs() << diagnosticPrefix(false) << message << "\n";
+}
+
+std::string cli::versionText() {
+  std::string text = std::string("sieve ") + sieve::version() + "\n";
+#ifdef SIEVE_STATIC_TOOLS
+  text += "MLIR " LLVM_VERSION_STRING " (linked statically)\n";
+#else
+  text += "MLIR " LLVM_VERSION_STRING "\n";
+#endif
+  std::string nvrtc;
+  Status s = nvrtcVersion(nvrtc);
+  text += s ? "NVRTC " + nvrtc + "\n" : "NVRTC: none (" + s.message + ")\n";
+  DeviceInfo device;
+  codegen::Target target;
+  std::string where;
+  if (Status d = currentDevice(device); !d)
+    text += "GPU: none (" + d.message + ")\n";
+  else
+    text += "GPU: " + device.name + " (compute capability " + std::to_string(device.major) +
+            "." + std::to_string(device.minor) + ")\n";
+  if (Status t = api::resolveTarget("", target, &where); t)
+    text += "default target: " + target.str() + " (" + where + ")\n";
+  std::string cache = defaultCacheDirectory();
+  text += "kernel cache: " + (cache.empty() ? std::string("memory only (no HOME)") : cache);
+  return text;
+}
+
+bool cli::checkPatternFlag(const std::string &specArg, const std::string &patternName) {
+  if (patternName.empty() || specArg == "-" ||
+      (specArg.size() >= 5 && specArg.compare(specArg.size() - 5, 5, ".mlir") == 0))
+    return true;
+  usageError("--pattern applies to .mlir specs only; '" + specArg + "' holds one pattern");
+  return false;
+}
+
+bool cli::loadSpecArg(const std::string &specArg, const std::string &patternName,
+                      mlir::MLIRContext &context, LoadedSpec &spec, std::string &message) {
+  if (specArg != "-")
+    return loadSpec(specArg, patternName, &context, spec, message);
+  // At most the size a spec file may have, plus one byte to tell.
+  std::string text(limits::kMaxSpecBytes + 1, '\0');
+  std::cin.read(text.data(), std::streamsize(text.size()));
+  text.resize(size_t(std::cin.gcount()));
+  if (std::cin.bad()) {
+    message = "cannot read the spec from stdin";
+    return false;
+  }
+  if (text.size() > limits::kMaxSpecBytes) {
+    message = "<stdin>: a spec may have at most " +
+              std::to_string(limits::kMaxSpecBytes >> 20) + " MiB";
+    return false;
+  }
+  return loadSpecText(text, "<stdin>", patternName, &context, spec, message);
 }
 
 bool cli::loadPattern(const std::string &specArg, const std::string &patternName,
                       mlir::MLIRContext &context, LoadedSpec &spec, mask::Pattern &pattern) {
   std::string message;
-  if (!loadSpec(specArg, patternName, &context, spec, message)) {
+  if (!loadSpecArg(specArg, patternName, context, spec, message)) {
     error(message);
     return false;
   }
@@ -57,7 +139,29 @@ Status cli::compileRequest(const std::string &arch, const std::string &kernel, i
   return Status::success();
 }
 
-int cli::runList(bool kernels) {
+int cli::runList(const ListOptions &options) {
+  if (options.kernels + options.targets > 1)
+    return usageError("--kernels and --targets list different things; give one");
+  if (options.targets) {
+    const std::string line = codegen::supportedTargets(); // "sm_80, sm_86, ..."
+    llvm::SmallVector<llvm::StringRef> targets;
+    llvm::StringRef(line).split(targets, ", ");
+    nlohmann::ordered_json all = nlohmann::ordered_json::array();
+    for (llvm::StringRef t : targets)
+      all.push_back(t.str());
+    if (options.json)
+      llvm::outs() << all.dump(2) << "\n";
+    else
+      for (llvm::StringRef t : targets)
+        llvm::outs() << t << "\n";
+    return 0;
+  }
+  if (options.json) {
+    llvm::outs()
+        << (options.kernels ? api::kernelVariantsJson() : api::builtinsJson()).dump(2) << "\n";
+    return 0;
+  }
+  const bool kernels = options.kernels;
   if (kernels) {
     for (const codegen::KernelVariant &v : codegen::kernelVariants())
       llvm::outs() << v.name << "  " << codegen::operationName(v.operation) << ", "
@@ -113,6 +217,28 @@ static int writeOutput(const std::string &path, llvm::StringRef bytes, bool bina
   return cli::writeFile(path, bytes, binary, message) ? 0 : cli::error(message);
 }
 
+/// The line `sieve compile` prints on stderr for a kernel: what was built for
+/// which target (and why that one), whether the cache had it, how long it
+/// took, how big it is and where it went.
+static std::string statusLine(const api::CompileResult &r, const api::CompileRequest &request,
+                              const std::string &where, double ms, size_t bytes,
+                              const std::string &path) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  const bool source = request.output == api::Output::Cuda;
+  os << "sieve: " << (source ? "generated " : "compiled ") << r.patternName << " with "
+     << r.config.variant->name << " for " << r.config.target.str() << " (" << where << "): ";
+  if (!source)
+    os << (!request.useCache        ? "cache off"
+           : r.from == "compiled" ? "cache miss"
+                                  : "cache hit (" + r.from + ")")
+       << ", ";
+  os << llvm::format("%.0f ms, ", ms) << bytes << " bytes"
+     << (source ? " of CUDA" : request.output == api::Output::Ptx ? " of PTX" : " of cubin")
+     << " -> " << (path == "-" ? std::string("stdout") : path);
+  return text;
+}
+
 /// The walk the kernel makes at one length, as comments after the plan:
 /// per query tile, its runs of key tiles (the host runs the kernel's rules).
 static std::string walkComments(const mask::Pattern &m, int64_t tileQ, int64_t tileK,
@@ -139,8 +265,11 @@ static int emitResources(LoadedSpec &spec, api::CompileRequest request,
   request.useCache = false;
   request.nvrtcOptions.push_back("--ptxas-options=-v");
   api::CompileResult result;
-  if (Status s = api::compilePattern(spec, request, result); !s)
-    return cli::error(s.message);
+  Status compiled = api::compilePattern(spec, request, result);
+  for (const std::string &w : result.warnings)
+    cli::warning(w);
+  if (!compiled)
+    return cli::error(compiled.message);
   KernelResources r;
   if (!parsePtxasLog(result.log, "sieve_attention_fwd", r))
     return cli::error("ptxas reported no resources for sieve_attention_fwd:\n" + result.log);
@@ -170,13 +299,23 @@ static int emitResources(LoadedSpec &spec, api::CompileRequest request,
 }
 
 int cli::runCompile(const CompileOptions &options) {
+  // A cubin is not for a terminal: it would print garbage and can leave the
+  // terminal in a bad state. `-o -` says that is wanted anyway.
+  if (options.emit == "cubin" && options.output == "-" && !options.outputGiven &&
+      isatty(STDOUT_FILENO))
+    return usageError("refusing to write a cubin to a terminal; give -o FILE (or -o - to "
+                      "write it to stdout anyway)");
+  if (!checkPatternFlag(options.spec, options.pattern))
+    return kUsage;
   mlir::MLIRContext context;
   LoadedSpec spec;
   std::string message;
-  if (!loadSpec(options.spec, options.pattern, &context, spec, message))
+  if (!loadSpecArg(options.spec, options.pattern, context, spec, message))
     return error(message);
+  // A kernel's compile reports this itself (CompileResult::warnings).
   if (mlir::FailureOr<mask::Pattern> m = buildMaskPattern(spec.pattern);
-      mlir::succeeded(m) && mask::attendsNothing(*m))
+      (options.emit == "mlir" || options.emit == "plan") && mlir::succeeded(m) &&
+      mask::attendsNothing(*m))
     warning(api::emptyPatternWarning(m->name));
   if (options.emit == "mlir") {
     std::string text;
@@ -185,8 +324,9 @@ int cli::runCompile(const CompileOptions &options) {
     return writeOutput(options.output, text + "\n", false);
   }
   api::CompileRequest request;
+  std::string where;
   if (Status s = compileRequest(options.arch, options.kernel, options.headDim, options.dtype,
-                                options.nvrtcOptions, request);
+                                options.nvrtcOptions, request, &where);
       !s)
     return error(s.message);
   request.useCache = options.useCache;
@@ -225,13 +365,20 @@ int cli::runCompile(const CompileOptions &options) {
                    : options.emit == "ptx" ? api::Output::Ptx
                                             : api::Output::Cubin;
   api::CompileResult result;
+  auto start = std::chrono::steady_clock::now();
   Status compiled = api::compilePattern(spec, request, result);
+  double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   for (const std::string &w : result.warnings)
     warning(w);
   if (!compiled)
     return error(compiled.message);
-  if (request.output == api::Output::Cuda)
-    return writeOutput(options.output, result.source, false);
-  return writeOutput(options.output, llvm::StringRef(result.binary.data(), result.binary.size()),
-                     request.output == api::Output::Cubin);
+  llvm::StringRef bytes = request.output == api::Output::Cuda
+                              ? llvm::StringRef(result.source)
+                              : llvm::StringRef(result.binary.data(), result.binary.size());
+  if (int status = writeOutput(options.output, bytes, request.output == api::Output::Cubin))
+    return status;
+  if (!options.quiet)
+    llvm::errs() << statusLine(result, request, where, ms, bytes.size(), options.output) << "\n";
+  return 0;
 }

@@ -37,10 +37,12 @@ struct InspectOptions {
 };
 
 struct CompileOptions {
-  std::string spec = "builtin:power_attention";
+  std::string spec = "builtin:power_attention"; ///< "-": read from stdin.
   std::string pattern; ///< Which pattern of a .mlir spec.
   std::string emit = "mlir";
   std::string output = "-";
+  bool outputGiven = false; ///< -o given, even as "-": then a cubin may go to a terminal.
+  bool quiet = false;       ///< No status line.
   /// For --emit plan: 0 takes the chosen kernel's tile (what it walks).
   int64_t tileQ = 0, tileK = 0;
   int64_t seqLen = 0;  ///< For --emit plan: also print the walk at this length.
@@ -67,15 +69,29 @@ struct RunOptions {
   uint64_t seed = 0;
 };
 
-/// `sieve list`: one built-in per line, name first; `kernels`: the kernel
-/// variants instead.
-int runList(bool kernels);
+/// Exit statuses: 0 success, 1 a failure (a bad spec, a failed compile or
+/// check), 2 a usage error (the command line).
+constexpr int kFailure = 1, kUsage = 2;
+
+struct ListOptions {
+  bool kernels = false; ///< The kernel variants instead of the built-ins.
+  bool targets = false; ///< The targets, one a line.
+  bool json = false;    ///< One JSON array, with parameters and defaults.
+};
+
+/// `sieve list`: one built-in per line, name first (or what `options` asks).
+int runList(const ListOptions &options);
 /// `sieve compile`.
 int runCompile(const CompileOptions &options);
 /// `sieve inspect`.
 int runInspect(const InspectOptions &options);
 /// `sieve run`.
 int runRun(const RunOptions &options);
+
+/// Loads SPEC ("-": the text on stdin, JSON or MLIR) into `spec`; on
+/// failure returns false with the message.
+bool loadSpecArg(const std::string &specArg, const std::string &patternName,
+                 mlir::MLIRContext &context, LoadedSpec &spec, std::string &message);
 
 /// Loads SPEC and its reference semantics into `spec` and `pattern`; prints
 /// the error and returns false when either fails.
@@ -84,6 +100,17 @@ bool loadPattern(const std::string &specArg, const std::string &patternName,
 
 /// Prints "sieve: error: <message>" and returns the exit status 1.
 int error(const std::string &message);
+/// Prints "sieve: error: <message>" and the hint to run --help; returns 2.
+int usageError(const std::string &message);
+/// "sieve: error: " or "sieve: warning: ", with the word in colour when
+/// stderr is a terminal and NO_COLOR is unset or empty.
+std::string diagnosticPrefix(bool isError);
+/// What `sieve --version` prints: sieve's version, then MLIR's, NVRTC's
+/// (or why it was not found), the GPU and the kernel cache directory.
+std::string versionText();
+/// Checks the combinations of flags CLI11 cannot see; prints the problem
+/// and returns false on a usage error.
+bool checkPatternFlag(const std::string &specArg, const std::string &patternName);
 
 /// The compile request of the common flags (--arch, --kernel, --head-dim,
 /// --dtype, --nvrtc-option); `where` says how the target was chosen.

@@ -8,6 +8,7 @@
 
 #include "tools/sieve/SieveCommands.h"
 #include "tools/sieve/SieveRanks.h"
+#include "api/SieveReport.h"
 #include "dialect/SieveMaskFromIR.h"
 #include "passes/SieveAnalysis.h"
 #include "patterns/SieveSpec.h"
@@ -23,46 +24,6 @@ using namespace sieve;
 using namespace sieve::plan;
 
 namespace {
-nlohmann::ordered_json toJson(const mask::Pattern &p, const Analysis &a,
-                      const cli::InspectOptions &o, double ms) {
-  nlohmann::ordered_json gens = nlohmann::ordered_json::array();
-  for (auto [kind, g] : a.generators)
-    gens.push_back({{"term", mask::kindName(kind)}, {"generator", stringifyGeneratorKind(g).str()}});
-  nlohmann::ordered_json ranges = nlohmann::ordered_json::array();
-  for (const RowRange &r : a.emptyRowRanges)
-    ranges.push_back({r.first, r.last});
-  int64_t total = a.queryTiles * a.keyTiles;
-  return {
-      {"pattern", p.name},
-      {"seq_len", a.seqLen},
-      {"block_size", {p.blockQ, p.blockK}},
-      {"attended_pairs", a.attendedPairs},
-      {"density", a.density},
-      {"blocks", a.blocks},
-      {"max_blocks_per_row", a.maxBlocksPerRow},
-      {"empty_rows", a.emptyRows},
-      {"empty_row_ranges", ranges},
-      {"coverage", a.coverage},
-      {"layers_to_full_coverage", a.layersToFullCoverage
-                                      ? nlohmann::ordered_json(*a.layersToFullCoverage)
-                                      : nlohmann::ordered_json(nullptr)},
-      {"tiles",
-       {{"tile_q", a.tileQ}, {"tile_k", a.tileK},
-        {"query_tiles", a.queryTiles}, {"key_tiles", a.keyTiles},
-        {"full", a.fullTiles}, {"partial", a.partialTiles},
-        {"empty", total - a.fullTiles - a.partialTiles},
-        {"walk_full", a.walkFullTiles}, {"walk_partial", a.walkPartialTiles},
-        {"visited_pairs", a.visitedPairs}, {"head_dim", o.headDim},
-        {"attended_flops", a.attendedFlops},
-        {"executed_flops", a.executedFlops}}},
-      {"walk", a.walk},
-      {"pair_counts", a.pairCounts},
-      {"skipped", a.skipped},
-      {"generators", gens},
-      {"elapsed_ms", ms},
-  };
-}
-
 void printText(const mask::Pattern &p, const Analysis &a, double ms) {
   auto &os = llvm::outs();
   auto row = [&](llvm::StringRef name, const std::string &value) {
@@ -112,6 +73,8 @@ void printText(const mask::Pattern &p, const Analysis &a, double ms) {
 } // namespace
 
 int cli::runInspect(const InspectOptions &o) {
+  if (!checkPatternFlag(o.spec, o.pattern))
+    return kUsage;
   mlir::MLIRContext context;
   LoadedSpec spec;
   mask::Pattern m;
@@ -139,7 +102,7 @@ int cli::runInspect(const InspectOptions &o) {
   // Names are identifiers (the verifier); replacing invalid UTF-8 anyway
   // keeps dump() from throwing, whatever reaches it.
   if (o.json) {
-    nlohmann::ordered_json j = toJson(m, a, o, ms);
+    nlohmann::ordered_json j = api::inspectJson(m, a, o.headDim, ms);
     if (o.ranks)
       j["context_parallel"] = ranksJson(plan, planMs);
     llvm::outs() << j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
@@ -149,11 +112,10 @@ int cli::runInspect(const InspectOptions &o) {
     if (o.ranks)
       printRanks(plan, planMs);
   }
-  if (a.emptyRows > 0 && !o.json) {
-    llvm::errs() << "sieve: warning: " << a.emptyRows
-                 << " query rows attend no key and would produce NaN (first: "
-                 << a.emptyRowRanges[0].first << ".." << a.emptyRowRanges[0].last
-                 << ")\n";
-  }
+  if (a.emptyRows > 0 && !o.json)
+    warning(std::to_string(a.emptyRows) +
+            " query rows attend no key and would produce NaN (first: " +
+            std::to_string(a.emptyRowRanges[0].first) + ".." +
+            std::to_string(a.emptyRowRanges[0].last) + ")");
   return 0;
 }

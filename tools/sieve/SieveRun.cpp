@@ -61,6 +61,8 @@ Status fill(Tensor &t, size_t n, const std::string &file, bool bf16, std::mt1993
 } // namespace
 
 int cli::runRun(const RunOptions &o) {
+  if (!checkPatternFlag(o.spec, o.pattern))
+    return kUsage;
   mlir::MLIRContext context;
   LoadedSpec spec;
   mask::Pattern m;
@@ -68,11 +70,11 @@ int cli::runRun(const RunOptions &o) {
     return 1;
   const int64_t kLen = o.seqLen, qLen = o.qLen ? o.qLen : o.seqLen;
   if (qLen > kLen)
-    return error("--q-len " + std::to_string(qLen) + " exceeds --seq-len " +
-                 std::to_string(kLen) + " (queries are aligned to the end of the keys)");
+    return usageError("--q-len " + std::to_string(qLen) + " exceeds --seq-len " +
+                      std::to_string(kLen) + " (queries are aligned to the end of the keys)");
   if (o.heads % o.kvHeads != 0)
-    return error("--heads (" + std::to_string(o.heads) + ") must be a multiple of --kv-heads (" +
-                 std::to_string(o.kvHeads) + ")");
+    return usageError("--heads (" + std::to_string(o.heads) +
+                      ") must be a multiple of --kv-heads (" + std::to_string(o.kvHeads) + ")");
   DeviceInfo device;
   if (Status s = currentDevice(device); !s)
     return error("sieve run needs a GPU: " + s.message);
@@ -221,8 +223,7 @@ int cli::runRun(const RunOptions &o) {
   }
   bool failed = nan != 0 || (o.check && !report["check_passed"].get<bool>());
   if (failed)
-    llvm::errs() << "sieve: error: the kernel's output "
-                 << (nan ? "has NaN or unwritten elements" : "does not match the reference")
-                 << "\n";
-  return failed ? 1 : 0;
+    return error(std::string("the kernel's output ") +
+                 (nan ? "has NaN or unwritten elements" : "does not match the reference"));
+  return 0;
 }

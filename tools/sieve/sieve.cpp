@@ -37,6 +37,19 @@ const CLI::Validator kFileName(
     },
     "FILE");
 
+/// A kernel variant of the table (`sieve list --kernels`).
+const CLI::Validator kKernelName(
+    [](std::string &input) {
+      if (sieve::codegen::findKernelVariant(input))
+        return std::string();
+      std::string names;
+      for (const sieve::codegen::KernelVariant &v : sieve::codegen::kernelVariants())
+        names += (names.empty() ? "" : ", ") + std::string(v.name);
+      return "unknown kernel '" + input + "'; expected one of " + names +
+             " (see `sieve list --kernels`)";
+    },
+    "KERNEL");
+
 /// CLI11 reports an unknown word or option before the command as a missing
 /// command; returns the message that names it, or "" when there is none.
 std::string unknownBeforeCommand(CLI::App &app, int argc, char **argv) {
@@ -56,17 +69,25 @@ std::string unknownBeforeCommand(CLI::App &app, int argc, char **argv) {
 } // namespace
 
 int main(int argc, char **argv) {
-  CLI::App app{"sieve: a sparse-attention pattern compiler"};
-  app.set_version_flag("--version", "sieve " SIEVE_VERSION);
+  // Named, so that usage lines say "sieve" however it was started.
+  CLI::App app{"sieve: a sparse-attention pattern compiler", "sieve"};
+  app.set_version_flag("--version", sieve::cli::versionText,
+                       "Print sieve's version and those of MLIR and NVRTC, the GPU and the "
+                       "kernel cache directory");
   app.require_subcommand(1);
   app.failure_message([](const CLI::App *, const CLI::Error &e) {
-    return "sieve: error: " + std::string(e.what()) +
+    return sieve::cli::diagnosticPrefix(true) + std::string(e.what()) +
            "\nRun with --help for more information.\n";
   });
+  const std::string specHelp =
+      "A .json or .mlir file, builtin:NAME, the text of a JSON spec, or - (stdin)";
 
-  bool listKernels = false;
-  app.add_subcommand("list", "List the built-in patterns (or, with --kernels, the kernels)")
-      ->add_flag("--kernels", listKernels, "List the kernel variants and what each needs");
+  sieve::cli::ListOptions list;
+  CLI::App *listCmd = app.add_subcommand(
+      "list", "List the built-in patterns (or, with --kernels, the kernels)");
+  listCmd->add_flag("--kernels", list.kernels, "List the kernel variants and what each needs");
+  listCmd->add_flag("--targets", list.targets, "List the targets sieve builds for, one a line");
+  listCmd->add_flag("--json", list.json, "One JSON array, with every parameter and its default");
   auto archCheck = [](const std::string &a) {
     return sieve::codegen::Target::parse(a)
                ? std::string()
@@ -76,18 +97,20 @@ int main(int argc, char **argv) {
 
   sieve::cli::CompileOptions compile;
   CLI::App *compileCmd = app.add_subcommand("compile", "Compile a pattern");
-  compileCmd->add_option("spec", compile.spec,
-                         "A .json or .mlir file, or builtin:NAME")
-      ->capture_default_str();
+  compileCmd->add_option("spec", compile.spec, specHelp)->capture_default_str();
   compileCmd->add_option("--pattern", compile.pattern,
                          "The pattern to use from a .mlir file with several");
   compileCmd->add_option("--emit", compile.emit, "What to produce")
       ->check(CLI::IsMember({"mlir", "plan", "cuda", "ptx", "cubin", "resources"}))
       ->capture_default_str();
-  compileCmd->add_option("-o,--output", compile.output,
-                         "Output file ('-' for stdout)")
-      ->capture_default_str()
-      ->check(kFileName);
+  CLI::Option *output = compileCmd
+                            ->add_option("-o,--output", compile.output,
+                                         "Output file ('-' for stdout; a cubin goes to a "
+                                         "terminal only with -o -)")
+                            ->capture_default_str()
+                            ->check(kFileName);
+  compileCmd->add_flag("-q,--quiet", compile.quiet,
+                       "No status line (target, kernel, cache, time, size) on stderr");
   compileCmd->add_option("--tile-q", compile.tileQ,
                          "Tile size along queries for --emit plan (default: the kernel's)")
       ->check(integerIn(1, 4096));
@@ -103,7 +126,8 @@ int main(int argc, char **argv) {
       ->check(archCheck);
   compileCmd->add_flag("--json", compile.json, "--emit resources as one JSON object");
   compileCmd->add_option("--kernel", compile.kernel,
-                         "Force a kernel variant (see `sieve list --kernels`)");
+                         "Force a kernel variant (see `sieve list --kernels`)")
+      ->check(kKernelName);
   compileCmd->add_option("--head-dim", compile.headDim, "Head dimension of the kernel")
       ->capture_default_str()
       ->check(CLI::IsMember({64, 128}));
@@ -119,8 +143,7 @@ int main(int argc, char **argv) {
   sieve::cli::InspectOptions inspect;
   CLI::App *inspectCmd = app.add_subcommand(
       "inspect", "Analyse a pattern: density, work, empty rows, receptive field");
-  inspectCmd->add_option("spec", inspect.spec, "A .json or .mlir file, or builtin:NAME")
-      ->required();
+  inspectCmd->add_option("spec", inspect.spec, specHelp)->required();
   inspectCmd->add_option("--pattern", inspect.pattern,
                          "The pattern to use from a .mlir file with several");
   inspectCmd->add_option("--seq-len", inspect.seqLen, "Sequence length in tokens")
@@ -157,7 +180,7 @@ int main(int argc, char **argv) {
   sieve::cli::RunOptions run;
   CLI::App *runCmd = app.add_subcommand(
       "run", "Run a pattern's kernel on the GPU; --check compares with a reference");
-  runCmd->add_option("spec", run.spec, "A .json or .mlir file, or builtin:NAME")->required();
+  runCmd->add_option("spec", run.spec, specHelp)->required();
   runCmd->add_option("--pattern", run.pattern, "The pattern to use from a .mlir file");
   runCmd->add_option("--seq-len", run.seqLen, "Key length")
       ->required()
@@ -171,7 +194,8 @@ int main(int argc, char **argv) {
   runCmd->add_option("--dtype", run.dtype)->capture_default_str()->check(CLI::IsMember({"bf16", "fp16"}));
   runCmd->add_option("--arch", run.arch, "Target architecture (default: the device's)")
       ->check(archCheck);
-  runCmd->add_option("--kernel", run.kernel, "Force a kernel variant (see `sieve list --kernels`)");
+  runCmd->add_option("--kernel", run.kernel, "Force a kernel variant (see `sieve list --kernels`)")
+      ->check(kKernelName);
   runCmd->add_option("--q", run.qFile, "Raw little-endian [batch, heads, q_len, head_dim] input")
       ->check(kFileName);
   runCmd->add_option("--k", run.kFile, "Raw [batch, kv_heads, seq_len, head_dim] input")
@@ -192,14 +216,18 @@ int main(int argc, char **argv) {
                      "Pass an option to NVRTC, as --nvrtc-option=--OPT (repeatable)")
       ->allow_extra_args(false);
 
-  if (std::string unknown = unknownBeforeCommand(app, argc, argv); !unknown.empty()) {
-    std::fprintf(stderr, "sieve: error: %s\nRun with --help for more information.\n",
-                 unknown.c_str());
-    return 2;
+  if (std::string unknown = unknownBeforeCommand(app, argc, argv); !unknown.empty())
+    return sieve::cli::usageError(unknown);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    // --help and --version are successes; every other parse error is a
+    // usage error, whatever CLI11's own code for it.
+    return app.exit(e) == 0 ? 0 : sieve::cli::kUsage;
   }
-  CLI11_PARSE(app, argc, argv);
+  compile.outputGiven = output->count() > 0;
   if (app.got_subcommand("list"))
-    return sieve::cli::runList(listKernels);
+    return sieve::cli::runList(list);
   if (app.got_subcommand("inspect"))
     return sieve::cli::runInspect(inspect);
   if (app.got_subcommand("run"))

@@ -11,6 +11,7 @@
 #define SIEVE_RUNTIME_ATTENTION_H
 
 #include "sieve/Jit.h"
+#include "sieve/sieve_export.h"
 
 #include <cstdint>
 #include <functional>
@@ -19,6 +20,8 @@
 #include <vector>
 
 namespace sieve {
+
+SIEVE_API_BEGIN
 
 enum class ElementType { BF16, FP16 };
 /// "bf16" or "fp16".
@@ -109,6 +112,8 @@ Status copyToHost(void *dst, const void *src, size_t bytes);
 Status deviceSynchronize();
 /// Times `fn` (which launches work) with driver events: milliseconds.
 Status timeOnDevice(const std::function<Status()> &fn, float &ms);
+
+SIEVE_API_END
 
 } // namespace sieve
 

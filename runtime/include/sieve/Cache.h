@@ -23,6 +23,7 @@
 #define SIEVE_RUNTIME_CACHE_H
 
 #include "sieve/Jit.h"
+#include "sieve/sieve_export.h"
 
 #include <functional>
 #include <map>
@@ -32,6 +33,8 @@
 #include <vector>
 
 namespace sieve {
+
+SIEVE_API_BEGIN
 
 /// The SHA-256 of `data` as 64 lowercase hex digits.
 std::string sha256Hex(const std::string &data);
@@ -96,6 +99,8 @@ private:
 
   std::mutex &lockFor(const std::string &key);
 };
+
+SIEVE_API_END
 
 } // namespace sieve
 

@@ -9,10 +9,14 @@
 #ifndef SIEVE_RUNTIME_JIT_H
 #define SIEVE_RUNTIME_JIT_H
 
+#include "sieve/sieve_export.h"
+
 #include <string>
 #include <vector>
 
 namespace sieve {
+
+SIEVE_API_BEGIN
 
 /// The outcome of a runtime call: ok, or a message that says what failed,
 /// with the library's own status and log where there is one.
@@ -61,6 +65,8 @@ Status nvrtcVersion(std::string &version);
 
 /// Whether `arch` names a target NVRTC can build cubins for ("sm_75" ...).
 bool isSupportedArch(const std::string &arch);
+
+SIEVE_API_END
 
 } // namespace sieve
 

@@ -18,11 +18,14 @@
 #include "sieve/Attention.h"
 #include "sieve/Cache.h"
 #include "sieve/Jit.h"
+#include "sieve/sieve_export.h"
 
 #include <string>
 #include <vector>
 
 namespace sieve {
+
+SIEVE_API_BEGIN
 
 /// sieve's version, "major.minor.patch".
 const char *version();
@@ -68,6 +71,8 @@ std::vector<KernelVariantInfo> kernelVariants();
 /// go to out.warnings.
 Status compileAttention(const std::string &spec, const KernelOptions &options,
                         CompiledKernel &out);
+
+SIEVE_API_END
 
 } // namespace sieve
 

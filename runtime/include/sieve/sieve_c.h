@@ -13,12 +13,16 @@
 #ifndef SIEVE_RUNTIME_SIEVE_C_H
 #define SIEVE_RUNTIME_SIEVE_C_H
 
+#include "sieve/sieve_export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+SIEVE_API_BEGIN
 
 typedef struct sieve_kernel sieve_kernel;
 
@@ -85,6 +89,95 @@ int sieve_copy_to_device(void *dst, const void *src, size_t bytes, char *error,
 int sieve_copy_to_host(void *dst, const void *src, size_t bytes, char *error,
                        size_t error_size);
 int sieve_device_synchronize(char *error, size_t error_size);
+
+/*===--- Results sieve allocates, compiling, inspecting -------------------===*
+ *
+ * What the Python package (and any other binding) needs besides launching.
+ * A result of variable size is returned in memory that sieve allocates;
+ * release it with sieve_free. JSON results are UTF-8 text, NUL-terminated.
+ *===----------------------------------------------------------------------===*/
+
+/* Releases memory that sieve allocated for a result (NULL: nothing). */
+void sieve_free(void *ptr);
+
+/* Compiles like sieve_compile_cubin_with_options and returns the cubin in
+ * *cubin (*size bytes) and, when `info` is not NULL, a JSON object about it
+ * in *info: {"pattern", "arch", "kernel", "tile_q", "tile_k", "head_dim",
+ * "dtype", "from": "memory" | "disk" | "compiled", "source": the CUDA
+ * source, "warnings": [...]}. With `info`, warnings are reported there and
+ * not printed. On failure *cubin and *info are NULL. */
+int sieve_compile(const char *spec, const sieve_compile_options *options, void **cubin,
+                  size_t *size, char **info, char *error, size_t error_size);
+
+/* Loads a cubin made by sieve (sieve_compile, `sieve compile --emit cubin`)
+ * into the current context. */
+int sieve_kernel_load(const void *cubin, size_t size, sieve_kernel **kernel, char *error,
+                      size_t error_size);
+
+/* The built-in patterns, as `sieve list --json` prints them: an array of
+ * {"name", "description", "block_size" (the default), "params": [{"name",
+ * "description", "default", "list", "min", "max"}]}. */
+int sieve_builtins_json(char **json, char *error, size_t error_size);
+
+/* The kernel variants, as `sieve list --kernels --json` prints them: an
+ * array of {"name", "operation", "kv_layout", "summary", "needs",
+ * "verified"}. */
+int sieve_kernel_variants_json(char **json, char *error, size_t error_size);
+
+/* What `sieve inspect` analyses. Zero fields take the defaults. */
+typedef struct {
+  int64_t seq_len; /* tokens, 1 .. 2^24 (required) */
+  int layers;      /* coverage entries; 0: 12 */
+  int tile_q;      /* kernel tile along queries; 0: 128 */
+  int tile_k;      /* along keys; 0: 128 */
+  int head_dim;    /* for FLOP counts; 0: 128 */
+} sieve_inspect_options;
+
+/* The object `sieve inspect SPEC --json` prints (docs/plans-and-inspect.md). */
+int sieve_inspect_json(const char *spec, const sieve_inspect_options *options, char **json,
+                       char *error, size_t error_size);
+
+/* A spec's pattern: {"name", "block_size": [block_q, block_k], "key": as
+ * sieve_spec_key, "mlir": the pattern in the sieve dialect}. */
+int sieve_spec_json(const char *spec, char **json, char *error, size_t error_size);
+
+/* The canonical key of a spec, 64 hex digits and a NUL in `key`: the
+ * SHA-256 of its pattern's canonical form (after sieve-canonicalize), the
+ * pattern's part of the kernel cache key. Specs that canonicalize to the
+ * same pattern have the same key. */
+int sieve_spec_key(const char *spec, char key[65], char *error, size_t error_size);
+
+/* The reference mask from the reference evaluator: mask[i * kv_len + j] is
+ * 1 when query i attends key j, else 0, for q_len queries aligned to the
+ * end of kv_len keys (query i at position kv_len - q_len + i), as the
+ * kernels apply it. `mask` holds q_len * kv_len bytes; 0 <= q_len <= kv_len. */
+int sieve_reference_mask(const char *spec, int64_t q_len, int64_t kv_len, uint8_t *mask,
+                         char *error, size_t error_size);
+
+/* A GPU, and the target sieve compiles for on it. */
+typedef struct {
+  char name[256];
+  int ordinal;
+  int major, minor; /* compute capability */
+  int multiprocessors;
+  char target[16]; /* "sm_90a" on Hopper, "sm_XY" elsewhere */
+} sieve_device_info;
+
+/* Describes device `ordinal`; an error when there is no driver or GPU. */
+int sieve_query_device(int ordinal, sieve_device_info *info, char *error, size_t error_size);
+
+/* Describes the device of the calling thread's current context (device 0's
+ * primary context, made current, when it has none). */
+int sieve_current_device(sieve_device_info *info, char *error, size_t error_size);
+
+/* The target a compile for `arch` builds for (NULL: sieve's choice, the
+ * current device's, sm_90a without a GPU), in `target` (16 bytes are
+ * enough), and in `how` (when not NULL) why: "--arch", "device NAME" or
+ * "no GPU: default". */
+int sieve_resolve_target(const char *arch, char *target, size_t target_size, char *how,
+                         size_t how_size, char *error, size_t error_size);
+
+SIEVE_API_END
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,171 @@
+"""sieve's kernels as a PyTorch operator, shaped like FlexAttention.
+
+    from torch.nn.attention.flex_attention import flex_attention
+    out = flex_attention(q, k, v, block_mask=block_mask)
+
+becomes
+
+    from sieve.torch import sieve_attention
+    out = sieve_attention(q, k, v, pattern)
+
+where pattern is a sieve.Pattern or anything sieve.Pattern takes (a built-in
+name, a JSON spec, a path). sieve_attention is the custom operator
+torch.ops.sieve.attention (torch.library.custom_op) with a fake
+implementation, so it works under torch.compile(fullgraph=True); kernels are
+compiled once per pattern, options and device, and cached. Needs torch >= 2.4
+and CUDA tensors.
+
+Backward: not yet. The operator registers its autograd formula, whose
+backward raises NotImplementedError until sieve's backward kernels exist.
+"""
+
+import functools
+from typing import Optional, Tuple
+
+from ._torch_version import require
+
+require((2, 4), "sieve.torch (torch.library.custom_op)")
+
+import torch  # noqa: E402  (after the version check, for its message)
+
+import sieve as _sieve  # noqa: E402
+from sieve import _lib  # noqa: E402
+
+__all__ = ["sieve_attention"]
+
+_DTYPES = {torch.bfloat16: "bf16", torch.float16: "fp16"}
+_KERNEL_OPTIONS = ("arch", "kernel")
+
+BACKWARD_MISSING = (
+    "sieve_attention has no backward pass yet: sieve's backward kernels (dQ, dK and dV over the "
+    "pattern's transposed walk, from the backward-pass issue) are not built, so gradients cannot "
+    "flow through it. Call it under torch.no_grad() (inference), or train with FlexAttention "
+    "and Pattern.to_block_mask().")
+
+
+@functools.lru_cache(maxsize=256)
+def _pattern(spec: str) -> "_sieve.Pattern":
+    return _sieve.Pattern(spec)
+
+
+def _launchable(x: torch.Tensor) -> torch.Tensor:
+    """x, or a contiguous copy when the kernel cannot read it in place (it
+    needs the last dimension contiguous, strides that are multiples of 8
+    elements and a 16-byte aligned start)."""
+    if x.stride(-1) != 1 or any(s % 8 for s in x.stride()[:3]) or x.data_ptr() % 16:
+        return x.contiguous()
+    return x
+
+
+@torch.library.custom_op("sieve::attention", mutates_args=(), device_types="cuda")
+def _attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, spec: str,
+               scale: float, arch: str, kernel: str) -> Tuple[torch.Tensor, torch.Tensor]:
+    q, k, v = _launchable(query), _launchable(key), _launchable(value)
+    b, h, lq, e = q.shape
+    out = torch.empty(q.shape, dtype=q.dtype, device=q.device)
+    lse = torch.empty((b, h, lq), dtype=torch.float32, device=q.device)
+    if out.numel() == 0:
+        return out, lse
+    device = q.device.index if q.device.index is not None else torch.cuda.current_device()
+    with torch.cuda.device(device):
+        kern = _sieve._kernel(_pattern(spec), e, _DTYPES[q.dtype], arch or None, kernel or None,
+                              device)
+        args = _lib.AttentionArgs()
+        args.q, args.k, args.v = q.data_ptr(), k.data_ptr(), v.data_ptr()
+        args.o, args.lse = out.data_ptr(), lse.data_ptr()
+        args.batch, args.heads, args.kv_heads = b, h, k.shape[1]
+        args.q_len, args.k_len, args.head_dim = lq, k.shape[2], e
+        args.dtype = _lib.DTYPES[_DTYPES[q.dtype]]
+        for name, t in (("q_stride", q), ("k_stride", k), ("v_stride", v), ("o_stride", out)):
+            getattr(args, name)[:] = t.stride()[:3]
+        args.scale = scale
+        kern.launch(args, torch.cuda.current_stream().cuda_stream)
+    return out, lse
+
+
+@_attention.register_fake
+def _(query, key, value, spec, scale, arch, kernel):
+    b, h, lq, _ = query.shape
+    return (torch.empty(query.shape, dtype=query.dtype, device=query.device),
+            query.new_empty((b, h, lq), dtype=torch.float32))
+
+
+def _setup_context(ctx, inputs, output):
+    pass  # nothing to save until there is a backward kernel
+
+
+def _backward(ctx, grad_out, grad_lse):
+    raise NotImplementedError(BACKWARD_MISSING)
+
+
+_attention.register_autograd(_backward, setup_context=_setup_context)
+
+
+def _spec(pattern) -> str:
+    if isinstance(pattern, _sieve.Pattern):
+        return pattern.spec
+    if isinstance(pattern, str):
+        return pattern
+    # A dict, a path: sieve.Pattern folds it into a spec string (build the
+    # Pattern outside a torch.compile'd function).
+    return _sieve.Pattern(pattern).spec
+
+
+def _check(query, key, value, enable_gqa):
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, not {type(t).__name__}")
+        if t.dim() != 4:
+            raise ValueError(f"{name} must be 4-D [B, H, L, E] but has shape {tuple(t.shape)}")
+        if t.dtype not in _DTYPES:
+            raise TypeError(f"{name} must be bfloat16 or float16, not {t.dtype}")
+        if t.device.type != "cuda":
+            raise ValueError(f"sieve_attention needs CUDA tensors; {name} is on {t.device}")
+        if t.dtype != query.dtype or t.device != query.device:
+            raise ValueError(f"{name} is {t.dtype} on {t.device} but query is {query.dtype} on "
+                             f"{query.device}")
+    b, hq, lq, e = query.shape
+    if key.shape != value.shape:
+        raise ValueError(f"key and value must have the same shape but have {tuple(key.shape)} "
+                         f"and {tuple(value.shape)}")
+    if key.shape[0] != b or key.shape[3] != e:
+        raise ValueError(f"key {tuple(key.shape)} does not match query {tuple(query.shape)} in "
+                         "batch or head dim")
+    if e not in (64, 128):
+        raise ValueError(f"the head dim must be 64 or 128 but is {e}")
+    if lq > key.shape[2]:
+        raise ValueError(f"query has {lq} rows but key only {key.shape[2]} (queries are aligned "
+                         "to the end of the keys)")
+    hkv = key.shape[1]
+    if hkv != hq and not enable_gqa:
+        raise ValueError(f"query has {hq} heads and key {hkv}: pass enable_gqa=True for "
+                         "grouped-query attention")
+    if hq % hkv:
+        raise ValueError(f"query's {hq} heads are not a multiple of key's {hkv}")
+
+
+def sieve_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, pattern, *,
+                    scale: Optional[float] = None, enable_gqa: bool = False,
+                    return_lse: bool = False, kernel_options: Optional[dict] = None):
+    """Attention with a sieve pattern, like FlexAttention's
+    flex_attention(query, key, value, block_mask=...).
+
+    query is [B, Hq, L, E], key and value [B, Hkv, S, E] (strided views of
+    [B, L, H, E] tensors work too), bfloat16 or float16 on a CUDA device, E
+    64 or 128; queries are aligned to the end of the keys (L <= S). scale
+    defaults to 1/sqrt(E); enable_gqa allows Hq a multiple of Hkv. Returns
+    the output [B, Hq, L, E] (contiguous), and with return_lse also the
+    log-sum-exp of the scaled scores, float32 [B, Hq, L], natural log (-inf
+    for a row that attends nothing, whose output is 0). kernel_options:
+    {"arch": "sm_90a", "kernel": "fwd-sm80-mma"} to force a target or a
+    kernel variant (sieve.kernel_variants())."""
+    options = dict(kernel_options or {})
+    unknown = sorted(set(options) - set(_KERNEL_OPTIONS))
+    if unknown:
+        raise ValueError(f"unknown kernel_options {unknown}; sieve takes {list(_KERNEL_OPTIONS)}")
+    _check(query, key, value, enable_gqa)
+    if scale is not None and scale == 0:
+        raise ValueError("scale must be non-zero (None: 1/sqrt(head dim))")
+    out, lse = _attention(query, key, value, _spec(pattern), 0.0 if scale is None else scale,
+                          options.get("arch") or "", options.get("kernel") or "")
+    return (out, lse) if return_lse else out

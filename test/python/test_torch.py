@@ -1,0 +1,143 @@
+"""sieve.torch on a GPU machine with torch >= 2.4: against SDPA with the
+reference mask and against FlexAttention, strided and GQA inputs, the LSE,
+torch.library.opcheck, torch.compile(fullgraph=True), the kernel cache, and
+the backward's clear error. Skipped elsewhere (Debian's torch is 1.13, CPU
+only)."""
+
+import pytest
+
+torch = pytest.importorskip("torch", minversion="2.4")
+if not torch.cuda.is_available():
+    pytest.skip("no CUDA device for torch", allow_module_level=True)
+
+import sieve  # noqa: E402
+from sieve.torch import BACKWARD_MISSING, sieve_attention  # noqa: E402
+
+DTYPES = [torch.bfloat16, torch.float16]
+TOLERANCE = {torch.bfloat16: 2e-2, torch.float16: 5e-3}
+
+
+def inputs(b, h, hkv, lq, lk, e, dtype, seed=0):
+    g = torch.Generator(device="cuda").manual_seed(seed)
+    make = lambda *s: torch.randn(*s, device="cuda", dtype=dtype, generator=g)  # noqa: E731
+    return make(b, h, lq, e), make(b, hkv, lk, e), make(b, hkv, lk, e)
+
+
+def reference(pattern, q, k, v, scale=None):
+    """fp32 SDPA with the dense reference mask; rows that attend nothing: 0."""
+    lq, lk = q.shape[2], k.shape[2]
+    mask = torch.from_numpy(pattern.to_dense(lq, lk)).cuda()
+    rep = q.shape[1] // k.shape[1]
+    k, v = k.repeat_interleave(rep, 1).float(), v.repeat_interleave(rep, 1).float()
+    out = torch.nn.functional.scaled_dot_product_attention(q.float(), k, v, attn_mask=mask,
+                                                           scale=scale)
+    return torch.where(mask.any(-1)[None, None, :, None], out, torch.zeros_like(out))
+
+
+def rel(a, b):
+    return ((a.float() - b.float()).norm() / b.float().norm()).item()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("spec, lq, lk, e", [("power_attention", 2048, 2048, 128),
+                                             ("sliding_window", 300, 1500, 64),
+                                             ("longformer", 1024, 1024, 128)])
+def test_matches_sdpa_with_the_reference_mask(spec, lq, lk, e, dtype):
+    p = sieve.Pattern(spec)
+    q, k, v = inputs(2, 4, 4, lq, lk, e, dtype)
+    out = sieve_attention(q, k, v, p)
+    assert out.shape == q.shape and out.dtype == dtype and out.is_contiguous()
+    assert not out.isnan().any()
+    assert rel(out, reference(p, q, k, v)) < TOLERANCE[dtype]
+
+
+def test_strided_views_of_blhe_and_gqa_and_scale():
+    p = sieve.Pattern("power_attention", block_size=128)
+    x = torch.randn(2, 1024, 8, 128, device="cuda", dtype=torch.bfloat16)     # [B, L, H, E]
+    kv = torch.randn(2, 1024, 2, 128, device="cuda", dtype=torch.bfloat16)
+    q, k, v = x.transpose(1, 2), kv.transpose(1, 2), (kv * 2).transpose(1, 2)
+    assert not q.is_contiguous()
+    with pytest.raises(ValueError, match="enable_gqa=True"):
+        sieve_attention(q, k, v, p)
+    out = sieve_attention(q, k, v, p, enable_gqa=True, scale=0.05)
+    assert rel(out, reference(p, q, k, v, scale=0.05)) < 2e-2
+
+
+def test_the_lse_is_the_natural_log_sum_exp():
+    p = sieve.Pattern("causal")
+    q, k, v = inputs(1, 2, 2, 256, 256, 64, torch.float16)
+    out, lse = sieve_attention(q, k, v, p, return_lse=True)
+    s = (q.float() @ k.float().transpose(-1, -2)) / 8.0
+    s = s.masked_fill(~torch.from_numpy(p.to_dense(256)).cuda(), float("-inf"))
+    assert lse.shape == (1, 2, 256) and lse.dtype == torch.float32
+    assert torch.allclose(lse, torch.logsumexp(s, -1), atol=5e-2)
+
+
+def test_matches_flex_attention_with_to_block_mask():
+    if tuple(int(x) for x in torch.__version__.split(".")[:2]) < (2, 5):
+        pytest.skip("Pattern.to_block_mask needs torch >= 2.5")
+    from torch.nn.attention.flex_attention import flex_attention
+    p = sieve.Pattern("power_attention", block_size=128)
+    q, k, v = inputs(1, 4, 4, 2048, 2048, 128, torch.bfloat16)
+    block_mask = p.to_block_mask(2048)
+    flex = torch.compile(flex_attention)(q, k, v, block_mask=block_mask)
+    assert rel(sieve_attention(q, k, v, p), flex) < 2e-2
+
+
+def test_opcheck():
+    q, k, v = inputs(1, 2, 2, 256, 256, 64, torch.bfloat16)
+    torch.library.opcheck(torch.ops.sieve.attention.default,
+                          (q, k, v, "builtin:sliding_window", 0.0, "", ""))
+
+
+def test_torch_compile_fullgraph():
+    p = sieve.Pattern("power_attention", block_size=128)
+    q, k, v = inputs(1, 4, 4, 1024, 1024, 128, torch.bfloat16)
+
+    @torch.compile(fullgraph=True)
+    def f(q, k, v):
+        return sieve_attention(q, k, v, p) * 2
+
+    assert rel(f(q, k, v), 2 * sieve_attention(q, k, v, p)) < 1e-6
+
+
+def test_kernels_are_cached_per_pattern_options_and_device():
+    q, k, v = inputs(1, 2, 2, 256, 256, 64, torch.float16)
+    sieve_attention(q, k, v, "causal")
+    n = len(sieve._kernels)
+    sieve_attention(q, k, v, sieve.Pattern({"builtin": "causal"}))  # the same canonical key
+    assert len(sieve._kernels) == n
+    sieve_attention(q, k, v, "causal", kernel_options={"kernel": "fwd-sm80-mma"})
+    assert len(sieve._kernels) == n + 1
+
+
+def test_backward_says_what_is_missing():
+    q, k, v = (t.requires_grad_() for t in inputs(1, 2, 2, 256, 256, 64, torch.bfloat16))
+    out = sieve_attention(q, k, v, "causal")
+    with pytest.raises(NotImplementedError) as e:
+        out.sum().backward()
+    assert str(e.value) == BACKWARD_MISSING and "backward kernels" in str(e.value)
+
+
+def test_arguments_are_checked():
+    q, k, v = inputs(1, 2, 2, 256, 256, 64, torch.float16)
+    with pytest.raises(ValueError, match="unknown kernel_options"):
+        sieve_attention(q, k, v, "causal", kernel_options={"BLOCK_M": 64})
+    with pytest.raises(ValueError, match="needs CUDA tensors"):
+        sieve_attention(q.cpu(), k.cpu(), v.cpu(), "causal")
+    with pytest.raises(TypeError, match="bfloat16 or float16"):
+        sieve_attention(q.float(), k.float(), v.float(), "causal")
+    with pytest.raises(ValueError, match="aligned to the end of the keys"):
+        sieve_attention(torch.cat([q, q], 2), k, v, "causal")
+
+
+def test_sieve_attention_takes_torch_tensors_through_dlpack():
+    p = sieve.Pattern("power_attention", block_size=128)
+    q, k, v = inputs(1, 4, 2, 512, 1024, 128, torch.bfloat16)
+    out = torch.empty_like(q)
+    lse = torch.empty(q.shape[:-1], device="cuda", dtype=torch.float32)
+    stream = torch.cuda.current_stream().cuda_stream
+    sieve.attention(q, k, v, p, out=out, lse=lse, stream=stream)
+    want, want_lse = sieve_attention(q, k, v, p, enable_gqa=True, return_lse=True)
+    torch.cuda.synchronize()
+    assert torch.equal(out, want) and torch.equal(lse, want_lse)
