@@ -51,14 +51,17 @@ struct Spills {
   int stores, loads;
 };
 /// Spill bytes ptxas may report per kernel: 0, except the two hd128 kernels
-/// that sit at 255 registers, which may not spill more than the verified
-/// kernels before the kernel library did on any built-in (docs/kernels.md,
-/// "Registers and spills": at most 16 and 100 / 128 bytes).
+/// that sit at 255 registers (docs/kernels.md, "Registers and spills"). The
+/// mma.sync one may not spill more than its predecessor did on any built-in
+/// (16 bytes). The wgmma one spills 12-124 bytes depending on the pattern's
+/// walk; the variant that packs P as it exponentiates spills more but was
+/// measured faster on an H200, so its bound is its own measured worst case
+/// plus one 32-byte step: a guard against a change that spills much more.
 Spills spillBudget(const codegen::KernelConfig &c) {
   if (c.headDim != 128)
     return {0, 0};
   if (std::string(c.variant->name) == "fwd-sm90-wgmma")
-    return {100, 128};
+    return {160, 176};
   return {16, 16};
 }
 
