@@ -1,7 +1,7 @@
 //===- SieveMaskTest.cpp - The evaluator against the paper's formulas -===//
 //
 // The built-ins' meaning is checked against PowerAttention's pseudo-code
-// (PAPER.md), written here independently of the evaluator, exhaustively at
+// (arXiv 2503.03588), written here independently of the evaluator, exhaustively at
 // small block sizes and at sampled points at the paper's B = 256.
 //
 //===----------------------------------------------------------------------===//

@@ -1,7 +1,7 @@
 //===- SieveBuiltinsTest.cpp - Each built-in equals its long form -===//
 //
-// The long forms below are written by hand in the algebra (the and
-// PAPER.md's definitions); a built-in must import to the same ops and mean
+// The long forms below are written by hand in the algebra (the PowerAttention
+// paper's definitions, arXiv 2503.03588); a built-in must import to the same ops and mean
 // the same thing, with default and with overridden parameters.
 //
 //===----------------------------------------------------------------------===//
