@@ -227,9 +227,18 @@ int64_t TileClassifier::count(int64_t q0, int64_t q1, int64_t k0,
           total += eval(q, k);
       return true;
     }
-    // Past the budget: one evaluation per cell (its centre) stands for it.
+    // Past the budget: a few pairs at hashed positions stand for the cell
+    // (fixed positions alias with structured predicates such as q ^ k).
     estimatedCounts = true;
-    total += eval(qa + (qz - qa) / 2, ka + (kz - ka) / 2) ? area : 0;
+    constexpr int kSamples = 4;
+    uint64_t h = uint64_t(qa) * 0x9E3779B97F4A7C15ull ^ uint64_t(ka) * 0xC2B2AE3D27D4EB4Full;
+    int hits = 0;
+    for (int i = 0; i < kSamples; ++i) {
+      h ^= h >> 29, h *= 0xBF58476D1CE4E5B9ull, h ^= h >> 32;
+      hits += eval(qa + int64_t(h % uint64_t(qz - qa + 1)),
+                   ka + int64_t((h >> 32) % uint64_t(kz - ka + 1)));
+    }
+    total += (area * hits + kSamples / 2) / kSamples;
     return true;
   });
   return total;

@@ -36,7 +36,7 @@ public:
   /// The number of attended pairs in the rectangle: exact, except that
   /// once kEvaluationBudget expression nodes have been spent evaluating
   /// cells a predicate leaves undecided pair by pair, further such cells are
-  /// estimated from one evaluation at their centre (estimated() says so).
+  /// estimated from four pairs at hashed positions (estimated() says so).
   int64_t count(int64_t q0, int64_t q1, int64_t k0, int64_t k1) const;
 
   /// Expression nodes this classifier evaluates pair by pair before it

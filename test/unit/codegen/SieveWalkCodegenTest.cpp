@@ -37,6 +37,36 @@ TEST(SieveWalkCodegen, MasksMatchTheReference) {
   }
 }
 
+TEST(SieveWalkCodegen, MasksAreExactNearTheLargestPositions) {
+  // Kernel positions go up to 2^31 - 1; 32-bit masks compare differences.
+  std::vector<WalkCasePattern> patterns = walkCasePatterns();
+  const int64_t top = (int64_t(1) << 31) - 1;
+  const int64_t points[] = {0, 1, 1 << 20, 1073741823, 1073741824, 2000000000, top - 7, top - 1, top};
+  for (int c = 0; c < kNumWalkCases; ++c) {
+    mask::Evaluator eval(patterns[c].pattern);
+    for (int64_t q : points)
+      for (int64_t k : points)
+        ASSERT_EQ(kWalkCases[c].mask(q, k), eval(q, k)) << "case " << c << " q=" << q << " k=" << k;
+  }
+}
+
+TEST(SieveWalkCodegen, WalksWithHugeParametersAreBounded) {
+  // The edge cases at a million keys: the walk must end (each call is
+  // bounded by the lengths, not by the parameters) and agree with the host.
+  std::vector<WalkCasePattern> patterns = walkCasePatterns();
+  const int first = kNumWalkCases - kNumRandomWalkCases - kNumEdgeWalkCases;
+  for (int c = first; c < first + kNumEdgeWalkCases; ++c) {
+    plan::Shape s{128, 128, 1 << 20, 1 << 20};
+    plan::Planner planner(patterns[c].pattern, s);
+    for (int64_t t : {int64_t(0), int64_t(4095), s.numQueryTiles() - 1}) {
+      int64_t lo = t * s.tileQ, hi = lo + s.tileQ - 1;
+      std::vector<std::pair<int, bool>> got;
+      kWalkCases[c].walk(false, lo, hi, 0, s.tileK, s.kLen, got);
+      ASSERT_EQ(got, expand(planner.walkKeyTiles(t))) << "edge case " << c - first << " tile " << t;
+    }
+  }
+}
+
 TEST(SieveWalkCodegen, GeneratedWalksAreThePlannersWalks) {
   std::vector<WalkCasePattern> patterns = walkCasePatterns();
   std::mt19937_64 rng(7);

@@ -21,6 +21,16 @@ struct WalkCasePattern {
   bool builtin;
 };
 
+constexpr const char *kEdgeSpecs[] = {
+    R"({"block_size": 4, "mask": {"intersect": ["causal", {"longnet": {"segments": [16777216], "ratios": [1]}}]}})",
+    R"({"block_size": 4, "mask": {"intersect": ["causal", {"longnet": {"segments": [268435456, 1099511627776], "ratios": [1, 2]}}]}})",
+    R"({"block_size": 2, "mask": {"union": [{"stride": {"blocks": 1099511627776}}, {"dilated": {"rate": 1, "window_blocks": 1099511627776}}]}})",
+    R"({"block_size": 8, "mask": {"band": {"min": -1099511627776, "max": 1099511627776, "unit": "token"}}})",
+    R"({"block_size": 8, "mask": {"causal": {"offset": 1073741823}}})",
+    R"({"block_size": 8, "mask": {"intersect": [{"causal": {"offset": -1073741823}}, {"window": {"tokens": 2147483647}}]}})",
+};
+constexpr int kNumEdgeWalkCases = sizeof(kEdgeSpecs) / sizeof(kEdgeSpecs[0]);
+
 inline std::vector<WalkCasePattern> walkCasePatterns() {
   std::vector<WalkCasePattern> out;
   mlir::MLIRContext ctx;
@@ -34,6 +44,14 @@ inline std::vector<WalkCasePattern> walkCasePatterns() {
       auto p = sieve::buildMaskPattern(*module->getOps<sieve::PatternOp>().begin());
       out.push_back({*p, true});
     }
+  }
+  // Parameters at the limits: every generated loop must stay bounded by the
+  // lengths (a LongNet segment of 2^24 blocks once took 110 s for 4096
+  // tokens), and 32-bit masks must stay exact near 2^31.
+  for (const char *spec : kEdgeSpecs) {
+    sieve::SpecError err;
+    auto module = sieve::importJsonSpec(spec, "edge", &ctx, err);
+    out.push_back({*sieve::buildMaskPattern(*module->getOps<sieve::PatternOp>().begin()), false});
   }
   sieve::test::RandomPattern gen(kWalkSeed, /*predicates=*/true);
   for (int i = 0; i < kNumRandomWalkCases; ++i) {

@@ -216,3 +216,44 @@ TEST(SieveAnalysis, LargeLengthsMatchBlockGridCounts) {
   EXPECT_EQ(analyzeBuiltin(R"({"builtin": "causal"})", 1000003, 1).attendedPairs,
             int64_t(1000003) * 1000004 / 2);
 }
+
+// Issue 19, items 5 and 11: the analyses stay bounded. Tiny blocks with a
+// stride make every block row a separate run per attended block: past the
+// run budget the block-level analyses stop and say so, in seconds, with
+// memory that does not grow with the rows; the tile statistics stay exact.
+TEST(SieveAnalysis, BlockLevelAnalysesStopAtTheirBudget) {
+  mlir::MLIRContext ctx;
+  mask::Pattern p = test::importPattern(ctx, R"({"block_size": 1, "mask": {"stride": {"blocks": 2}}})");
+  AnalysisOptions o;
+  o.seqLen = 16384;
+  Analysis a = analyze(p, o);
+  // d >= 0 and d even: pairs (q, k) with k <= q and q - k even.
+  int64_t n = o.seqLen, want = 0;
+  for (int64_t q = 0; q < n; ++q)
+    want += q / 2 + 1;
+  EXPECT_EQ(a.attendedPairs, want);
+  EXPECT_EQ(a.pairCounts, "exact");
+  EXPECT_EQ(a.maxBlocksPerRow, -1);
+  ASSERT_FALSE(a.skipped.empty());
+  EXPECT_NE(a.skipped[0].find("max blocks per row"), std::string::npos) << a.skipped[0];
+  EXPECT_TRUE(a.coverage.empty());
+}
+
+// A token-level predicate cannot be classified per cell: pairs are counted
+// one by one within a budget, then estimated, and the analysis says so.
+TEST(SieveAnalysis, TokenPredicatesAreEstimatedPastTheBudget) {
+  mlir::MLIRContext ctx;
+  mask::Pattern p = test::importPattern(
+      ctx, R"({"block_size": 64, "mask": {"intersect": ["causal", {"predicate": "(q ^ k) & 4"}]}})");
+  AnalysisOptions o;
+  o.seqLen = 65536;
+  Analysis a = analyze(p, o);
+  EXPECT_EQ(a.pairCounts, "estimated");
+  // (q ^ k) & 4 holds for half of all pairs on every aligned 8 x 8 square.
+  const double causal = double(o.seqLen) * (o.seqLen + 1) / 2;
+  EXPECT_NEAR(double(a.attendedPairs) / causal, 0.5, 0.05);
+  // Small lengths stay exact.
+  o.seqLen = 512;
+  Analysis small = analyze(p, o);
+  EXPECT_EQ(small.pairCounts, "exact");
+}
