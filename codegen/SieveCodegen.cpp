@@ -274,6 +274,8 @@ void emitRules(std::ostream &os, const mask::Pattern &p) {
 }
 
 const char *templateName(const KernelVariant &v) {
+  if (v.operation == Operation::Decode)
+    return "sieve::dev::DecodeSm80";
   return std::string(v.name) == "fwd-sm90-wgmma" ? "sieve::dev::FwdSm90" : "sieve::dev::FwdSm80";
 }
 } // namespace
@@ -319,23 +321,39 @@ mlir::FailureOr<std::string> codegen::emitKernelSource(PlanOp plan, const Kernel
      << kSieveKernelAbi << "\n"
      << walkLibrarySource() << "\n"
      << kSieveTypes << "\n" << kSieveSoftmax << "\n" << kSieveMask << "\n" << kSieveTileQueue
-     << "\n" << kSieveKvDense << "\n" << kSieveSm80 << "\n";
+     << "\n" << kSieveKvDense << "\n" << kSieveKvPaged << "\n" << kSieveSm80 << "\n";
   const bool wgmma = std::string(v.name) == "fwd-sm90-wgmma";
-  os << (wgmma ? std::string(kSieveSm90) + "\n" + kSieveFwdSm90 : std::string(kSieveFwdSm80))
-     << "\n";
+  const bool decode = v.operation == Operation::Decode;
+  if (wgmma)
+    os << kSieveSm90 << "\n" << kSieveFwdSm90 << "\n";
+  else
+    os << kSieveFwdSm80 << "\n";
+  if (decode)
+    os << kSieveDecodeSm80 << "\n";
   os << emitPatternCode(*m) << "\n"
      << "struct SieveKernelConfig {\n"
      << "  using Elem = sieve::dev::" << (c.dtype == DType::FP16 ? "Fp16" : "Bf16") << ";\n"
      << "  static constexpr int kHeadDim = " << c.headDim << ", kTileQ = " << c.tileQ
      << ", kTileK = " << c.tileK << ";\n"
-     << "  static constexpr int kWarps = " << c.warps << ", kStages = " << c.stages << ";\n"
-     << "};\n"
-     << "using SieveKernel = " << templateName(v)
-     << "<SieveKernelConfig, sieve_gen::Pattern, sieve::dev::DenseKv>;\n\n"
+     << "  static constexpr int kWarps = " << c.warps << ", kStages = " << c.stages << ";\n";
+  if (decode)
+    os << "  static constexpr int kMinSplitTiles = " << c.minSplitTiles << ";\n";
+  os << "};\n"
+     << "using SieveKernel = " << templateName(v) << "<SieveKernelConfig, sieve_gen::Pattern, "
+     << (v.kvLayout == KvLayout::Paged ? "sieve::dev::PagedKv" : "sieve::dev::DenseKv") << ">;\n\n"
      << "extern \"C\" __constant__ sieve_launch_info sieve_launch = SieveKernel::launch_info();\n\n"
      << "extern \"C\" __global__ void __launch_bounds__(SieveKernel::kThreads, "
-        "SieveKernel::kMinBlocks)\n"
-     << "    sieve_attention_fwd(const sieve_fwd_params p) {\n"
-     << "  SieveKernel::run(p);\n}\n";
+        "SieveKernel::kMinBlocks)\n";
+  if (!decode) {
+    os << "    sieve_attention_fwd(const sieve_fwd_params p) {\n"
+       << "  SieveKernel::run(p);\n}\n";
+    return os.str();
+  }
+  os << "    sieve_attention_decode(const sieve_decode_params p) {\n"
+     << "  SieveKernel::run(p);\n}\n\n"
+     << "using SieveCombine = sieve::dev::DecodeCombine<SieveKernelConfig>;\n"
+     << "extern \"C\" __global__ void __launch_bounds__(SieveCombine::kThreads)\n"
+     << "    sieve_attention_combine(const sieve_decode_params p) {\n"
+     << "  SieveCombine::run(p);\n}\n";
   return os.str();
 }

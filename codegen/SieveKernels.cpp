@@ -1,6 +1,7 @@
 //===- SieveKernels.cpp - Which kernel a request gets -----------*- C++ -*-===//
 
 #include "codegen/SieveKernels.h"
+#include "runtime/include/sieve/sieve_kernel_abi.h"
 
 #include <cstdlib>
 
@@ -12,13 +13,19 @@ const char *codegen::dtypeName(DType dtype) { return dtype == DType::FP16 ? "fp1
 const char *codegen::operationName(Operation op) {
   switch (op) {
   case Operation::Forward: return "forward";
+  case Operation::Decode: return "decode";
   }
   return "?";
+}
+
+const char *codegen::entryPoint(Operation op) {
+  return op == Operation::Decode ? SIEVE_DECODE_ENTRY : SIEVE_FWD_ENTRY;
 }
 
 const char *codegen::kvLayoutName(KvLayout kv) {
   switch (kv) {
   case KvLayout::Dense: return "dense";
+  case KvLayout::Paged: return "paged";
   }
   return "?";
 }
@@ -78,6 +85,14 @@ const std::vector<KernelVariant> &codegen::kernelVariants() {
       {"fwd-sm90-wgmma", Operation::Forward, KvLayout::Dense,
        "forward, Hopper wgmma with two consumer warpgroups and 3 cp.async stages",
        "sm_90a; a key block that is a multiple of 64", true},
+      // Not yet run on a GPU: opt-in (or chosen for decode, which no verified
+      // variant implements) until a GPU run checks them.
+      {"decode-sm80-mma", Operation::Decode, KvLayout::Dense,
+       "decode: KV-group heads packed per tile, split-KV with a combine, varlen batches",
+       "sm_80 or newer", false},
+      {"decode-sm80-mma-paged", Operation::Decode, KvLayout::Paged,
+       "decode-sm80-mma over a paged KV cache (block table; pages of 16-256 keys, multiples of 16)",
+       "sm_80 or newer", false},
   };
   return table;
 }
@@ -118,6 +133,16 @@ std::optional<KernelConfig> configure(const KernelVariant &v, const KernelReques
     c.tileK = blockK % 128 == 0 ? 128 : 64;
     return c;
   }
+  if (v.operation == Operation::Decode) {
+    // 4 warps of 16 packed rows; 64-key tiles (or the largest power of two
+    // that divides the key block), 3 stages: decode is bound by K/V bytes,
+    // so the pipeline is deeper than the forward's. A split takes >= 2 tiles.
+    c.tileQ = 64, c.warps = 4, c.stages = 3, c.minSplitTiles = 2;
+    c.tileK = 64;
+    while (c.tileK > 16 && blockK % c.tileK != 0)
+      c.tileK /= 2;
+    return c;
+  }
   // fwd-sm80-mma. Measured on an H100 (docs/kernels.md): 4 warps, 128 x 64
   // tiles for head dim 128 (32 rows per warp), 64 x 64 for head dim 64. A key
   // tile that divides the key block keeps tags exact; 16 is the smallest tile
@@ -153,19 +178,26 @@ std::optional<KernelConfig> codegen::chooseKernel(const KernelRequest &r, int64_
               " (see `sieve list --kernels`)";
       return std::nullopt;
     }
-    std::optional<KernelConfig> c = configure(*v, r, blockK, why);
+    // A forced variant brings its operation and KV layout.
+    KernelRequest forced = r;
+    forced.operation = v->operation, forced.kvLayout = v->kvLayout;
+    std::optional<KernelConfig> c = configure(*v, forced, blockK, why);
     if (!c)
       error = "kernel '" + r.variant + "' does not apply: " + why;
     return c;
   }
-  // The fastest verified variant that applies: wgmma on sm_90a, else mma.sync.
-  for (const char *name : {"fwd-sm90-wgmma", "fwd-sm80-mma"}) {
-    const KernelVariant *v = findKernelVariant(name);
-    if (!v->verified)
-      continue;
-    if (std::optional<KernelConfig> c = configure(*v, r, blockK, why))
-      return c;
-  }
+  // The fastest verified variant that applies (wgmma on sm_90a, else
+  // mma.sync); failing that, an unverified one.
+  static const char *const kPreference[] = {"fwd-sm90-wgmma", "fwd-sm80-mma", "decode-sm80-mma",
+                                            "decode-sm80-mma-paged"};
+  for (bool verified : {true, false})
+    for (const char *name : kPreference) {
+      const KernelVariant *v = findKernelVariant(name);
+      if (v->verified != verified)
+        continue;
+      if (std::optional<KernelConfig> c = configure(*v, r, blockK, why))
+        return c;
+    }
   error = "no kernel for this request: " + why;
   return std::nullopt;
 }

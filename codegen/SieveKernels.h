@@ -24,9 +24,14 @@ namespace sieve::codegen {
 enum class DType { BF16, FP16 };
 const char *dtypeName(DType dtype);
 
-enum class Operation { Forward };
-enum class KvLayout { Dense };
+/// Forward: the prefill kernels (queries in 128-row tiles of one head).
+/// Decode: few queries per sequence, the heads of a KV group packed into one
+/// tile, split-KV, variable-length batches; dense or paged KV.
+enum class Operation { Forward, Decode };
+enum class KvLayout { Dense, Paged };
 const char *operationName(Operation op);
+/// The kernel entry point of a module of this operation (sieve_kernel_abi.h).
+const char *entryPoint(Operation op);
 const char *kvLayoutName(KvLayout kv);
 
 /// A compilation target: sm_XY, or sm_XYa for the architecture-specific
@@ -82,10 +87,14 @@ struct KernelConfig {
   int64_t tileQ = 128, tileK = 64;
   int warps = 4;
   int stages = 2;
+  int minSplitTiles = 0; ///< Decode: the fewest key tiles a split takes.
 };
 
 /// Chooses the variant for `request` and a pattern with these block sizes,
-/// or checks the forced one. On failure returns nullopt with the reason in
+/// or checks the forced one. The default is the fastest verified variant
+/// that implements the request; an operation that only unverified variants
+/// implement gets one of those (the result's variant says verified = false,
+/// and callers warn). On failure returns nullopt with the reason in
 /// `error` (an unsupported target, head dim, a variant that does not apply).
 std::optional<KernelConfig> chooseKernel(const KernelRequest &request, int64_t blockQ,
                                          int64_t blockK, std::string &error);

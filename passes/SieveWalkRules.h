@@ -340,6 +340,31 @@ template <class Root> struct TileWalk {
     return true;
   }
 
+  /// The number of tiles still to come (walks a copy: runs at a time).
+  SIEVE_HD i64 count() const {
+    TileWalk w = *this;
+    i64 n = 0, begin, stop;
+    bool full;
+    while (w.next_run(begin, stop, full)) n += stop - begin;
+    return n;
+  }
+
+  /// Skips the next n tiles (whole runs of full tiles at a time), so that
+  /// split s of S can start at tile s * T / S of a walk of T tiles.
+  SIEVE_HD void skip(i64 n) {
+    while (n > 0) {
+      if (cursor < full_until) {
+        const i64 take = min_(n, full_until - cursor);
+        cursor += take, n -= take;
+        continue;
+      }
+      i64 begin, stop;
+      bool full;
+      if (!next_run(begin, stop, full)) return;
+      --n;  // next_run consumed one tile (the rest of a full run waits)
+    }
+  }
+
   /// The next tile; false when done.
   SIEVE_HD bool next(int &t, bool &full) {
     if (cursor < full_until) {  // inside a run of surely attended tiles
@@ -354,6 +379,30 @@ template <class Root> struct TileWalk {
     return true;
   }
 };
+
+/// The tiles [first, last) of a walk of `total` tiles that split `s` of
+/// `splits` takes: contiguous, in walk order, as even as integers allow;
+/// together the splits take every tile exactly once.
+SIEVE_HD void split_range(i64 total, i64 s, i64 splits, i64 &first, i64 &last) {
+  first = total * s / splits;
+  last = total * (s + 1) / splits;
+}
+
+/// Split-KV: moves walk `w` to the first tile of split `s` of at most
+/// `splits` and returns how many tiles the split takes (0: none). Only
+/// max(1, floor(T / min_tiles)) splits of a walk of T tiles are used, so
+/// each takes at least min_tiles when the walk has that many; the splits'
+/// tiles, in split order, are the walk's tiles, each exactly once.
+template <class Walk> SIEVE_HD i64 take_split(Walk &w, i64 s, i64 splits, i64 min_tiles) {
+  const i64 total = w.count();
+  i64 used = total / min_tiles;
+  used = used < 1 ? 1 : used > splits ? splits : used;
+  if (s >= used) return 0;
+  i64 first, last;
+  split_range(total, s, used, first, last);
+  w.skip(first);
+  return last - first;
+}
 
 } // namespace sieve::walk
 

@@ -18,6 +18,7 @@ namespace {
 // The parameters cross to the kernel by value, so the host's view of the ABI
 // struct must be the device's: both compile sieve_kernel_abi.h.
 static_assert(sizeof(sieve_fwd_params) == 5 * 8 + 6 * 4 + 12 * 8, "unexpected padding");
+static_assert(sizeof(sieve_decode_params) == 11 * 8 + 10 * 4 + 12 * 8, "unexpected padding");
 
 
 /// The addresses [begin, end) a tensor's elements lie in.
@@ -171,6 +172,8 @@ struct AttentionKernel::Impl {
     CUcontext context;
     CUmodule module;
     CUfunction function;
+    CUfunction combine; ///< Decode modules only.
+    int multiprocessors; ///< Of the context's device.
   };
   std::mutex mutex;
   std::vector<Loaded> loaded;
@@ -188,33 +191,45 @@ struct AttentionKernel::Impl {
       }
   }
 
-  /// The function in `context`, loading the module there on first use.
-  Status functionIn(const Api *a, CUcontext context, CUfunction &function) {
+  /// The module's functions in `context`, loading it there on first use.
+  Status functionIn(const Api *a, CUcontext context, Loaded &out) {
     std::lock_guard<std::mutex> guard(mutex);
     for (const Loaded &l : loaded)
       if (l.context == context) {
-        function = l.function;
+        out = l;
         return Status::success();
       }
-    Loaded l{context, nullptr, nullptr};
+    Loaded l{context, nullptr, nullptr, nullptr, 0};
     if (Status s = check(a->moduleLoadData(&l.module, image.data()), "cuModuleLoadData"); !s)
       return s;
     // The first load reads the launch information (the same in every context).
     Status s = loaded.empty() ? readInfo(a, l.module) : Status::success();
+    const bool decode = info.operation == KernelOperation::Decode;
+    const char *entry = decode ? SIEVE_DECODE_ENTRY : SIEVE_FWD_ENTRY;
     if (s)
-      s = check(a->moduleGetFunction(&l.function, l.module, SIEVE_FWD_ENTRY),
-                "the module has no " SIEVE_FWD_ENTRY);
+      s = check(a->moduleGetFunction(&l.function, l.module, entry),
+                (std::string("the module has no ") + entry).c_str());
+    if (s && decode)
+      s = check(a->moduleGetFunction(&l.combine, l.module, SIEVE_COMBINE_ENTRY),
+                "the module has no " SIEVE_COMBINE_ENTRY);
     // Above 48 KiB of dynamic shared memory the limit must be raised.
     if (s)
       s = check(a->funcSetAttribute(l.function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                                     info.sharedBytes),
                 "cuFuncSetAttribute(max dynamic shared memory)");
+    CUdevice device = 0;
+    if (s)
+      s = check(a->ctxGetDevice(&device), "cuCtxGetDevice");
+    if (s)
+      s = check(a->deviceGetAttribute(&l.multiprocessors, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
+                                      device),
+                "cuDeviceGetAttribute(multiprocessor count)");
     if (!s) {
       a->moduleUnload(l.module);
       return s;
     }
     loaded.push_back(l);
-    function = l.function;
+    out = l;
     return Status::success();
   }
 
@@ -235,8 +250,13 @@ struct AttentionKernel::Impl {
                            std::to_string(size < sizeof(int) ? 0 : li.abi_version) +
                            " but this sieve reads version " +
                            std::to_string(SIEVE_KERNEL_ABI_VERSION) + ": compile it again");
-    if (size != sizeof li || li.operation != SIEVE_ABI_OP_FORWARD)
-      return Status::error("the module is not a forward attention kernel");
+    if (size != sizeof li ||
+        (li.operation != SIEVE_ABI_OP_FORWARD && li.operation != SIEVE_ABI_OP_DECODE))
+      return Status::error("the module is not a sieve attention kernel");
+    info.operation =
+        li.operation == SIEVE_ABI_OP_DECODE ? KernelOperation::Decode : KernelOperation::Forward;
+    info.pagedKv = li.kv_layout == SIEVE_ABI_KV_PAGED;
+    info.combineThreads = li.combine_threads;
     info.headDim = li.head_dim;
     info.dtype = li.dtype == SIEVE_ABI_FP16 ? ElementType::FP16 : ElementType::BF16;
     info.tileQ = li.tile_q, info.tileK = li.tile_k;
@@ -261,8 +281,8 @@ Status AttentionKernel::load(const std::vector<char> &cubin, AttentionKernel &ou
     return s;
   auto impl = std::make_unique<Impl>();
   impl->image = cubin;
-  CUfunction function;
-  if (Status s = impl->functionIn(a, context, function); !s)
+  Impl::Loaded loaded;
+  if (Status s = impl->functionIn(a, context, loaded); !s)
     return s;
   out.impl = std::move(impl);
   return Status::success();
@@ -271,15 +291,18 @@ Status AttentionKernel::load(const std::vector<char> &cubin, AttentionKernel &ou
 Status AttentionKernel::launch(const AttentionArgs &args, void *stream) const {
   if (!impl)
     return Status::error("the kernel is not loaded");
+  if (impl->info.operation != KernelOperation::Forward)
+    return Status::error("this is a decode kernel: launch it with launchDecode");
   if (Status s = validateLaunch(args, impl->info); !s)
     return s;
   const Api *a;
   CUcontext context;
   if (Status s = currentContext(a, context); !s)
     return s;
-  CUfunction function;
-  if (Status s = impl->functionIn(a, context, function); !s)
+  Impl::Loaded loaded;
+  if (Status s = impl->functionIn(a, context, loaded); !s)
     return s;
+  CUfunction function = loaded.function;
   sieve_fwd_params p{args.q, args.k, args.v, args.o, args.lse, args.batch, args.heads,
                      args.kvHeads, args.qLen, args.kLen,
                      args.scale > 0 ? args.scale : 1.0f / std::sqrt(float(args.headDim)),
@@ -293,4 +316,231 @@ Status AttentionKernel::launch(const AttentionArgs &args, void *stream) const {
                                impl->info.sharedBytes, reinterpret_cast<CUstream>(stream), params,
                                nullptr),
                "cuLaunchKernel");
+}
+
+//===----------------------------------------------------------------------===//
+// Decode
+//===----------------------------------------------------------------------===//
+
+void DecodeArgs::setContiguousStrides() {
+  // q, o: [batch or total, qLen, heads, d]; K, V: [batch, kLen, kvHeads, d]
+  // or, paged, [numPages, pageSize, kvHeads, d].
+  auto fill = [&](int64_t *s, int64_t heads, int64_t rows) {
+    s[2] = heads * headDim, s[1] = headDim, s[0] = rows * heads * headDim;
+  };
+  fill(qStride, heads, qLen);
+  fill(oStride, heads, qLen);
+  const int64_t kvRows = blockTable ? pageSize : kLen;
+  fill(kStride, kvHeads, kvRows);
+  fill(vStride, kvHeads, kvRows);
+}
+
+namespace {
+int64_t rowTiles(const DecodeArgs &a, const KernelInfo &k) {
+  const int64_t rows = int64_t(a.qLen) * (a.heads / std::max(a.kvHeads, 1));
+  return (rows + k.tileQ - 1) / std::max(k.tileQ, 1);
+}
+
+/// Where the partial results live in a workspace: partial O, then LSE.
+struct WorkspaceLayout {
+  size_t oBytes = 0, lseOffset = 0, bytes = 0;
+  WorkspaceLayout(const DecodeArgs &a, int splits) {
+    if (splits <= 1)
+      return;
+    const size_t cells = size_t(splits) * size_t(a.batch) * size_t(a.qLen) * size_t(a.heads);
+    oBytes = cells * size_t(a.headDim) * 4;
+    lseOffset = (oBytes + 255) / 256 * 256;
+    bytes = lseOffset + cells * 4;
+  }
+};
+
+Status checkArray(const char *name, const int32_t *ptr) {
+  if (ptr && reinterpret_cast<uintptr_t>(ptr) % 4 != 0)
+    return Status::error(std::string(name) + " is not 4-byte aligned");
+  return Status::success();
+}
+} // namespace
+
+size_t sieve::decodeWorkspaceBytes(const DecodeArgs &args, int splits) {
+  return WorkspaceLayout(args, splits).bytes;
+}
+
+int sieve::chooseDecodeSplits(const DecodeArgs &a, const KernelInfo &k, int multiprocessors) {
+  const int64_t ctas = int64_t(std::max(a.batch, 1)) * std::max(a.kvHeads, 1) * rowTiles(a, k);
+  const int64_t keyTiles = (int64_t(a.kLen) + k.tileK - 1) / std::max(k.tileK, 1);
+  // Two CTAs fit an SM (registers and shared memory of the decode kernel).
+  int64_t splits = (2 * int64_t(std::max(multiprocessors, 1)) + ctas - 1) / std::max<int64_t>(ctas, 1);
+  splits = std::min<int64_t>({splits, kMaxDecodeSplits, std::max<int64_t>(1, keyTiles / 2)});
+  return int(std::max<int64_t>(splits, 1));
+}
+
+Status sieve::validateDecode(const DecodeArgs &a, const KernelInfo &kernel, int splits) {
+  auto atLeast = [](int64_t v, int64_t lo, const char *what) {
+    return v >= lo ? Status::success()
+                   : Status::error(std::string(what) + " must be at least " + std::to_string(lo) +
+                                   " but is " + std::to_string(v));
+  };
+  for (Status s : {atLeast(a.batch, 1, "batch"), atLeast(a.heads, 1, "heads"),
+                   atLeast(a.kvHeads, 1, "kv heads"), atLeast(a.qLen, 1, "query length"),
+                   atLeast(a.kLen, 1, "key length")})
+    if (!s)
+      return s;
+  if (kernel.operation != KernelOperation::Decode)
+    return Status::error("this is a forward kernel: decode needs a decode kernel "
+                         "(--kernel decode-sm80-mma or decode-sm80-mma-paged)");
+  if (a.qLen > a.kLen)
+    return Status::error("query length " + std::to_string(a.qLen) + " exceeds key length " +
+                         std::to_string(a.kLen) + " (queries are aligned to the end of the keys)");
+  if (a.heads % a.kvHeads != 0)
+    return Status::error("heads (" + std::to_string(a.heads) + ") must be a multiple of kv heads (" +
+                         std::to_string(a.kvHeads) + ")");
+  if (a.headDim != kernel.headDim)
+    return Status::error("the kernel was compiled for head dim " + std::to_string(kernel.headDim) +
+                         " but the launch has " + std::to_string(a.headDim));
+  if (a.dtype != kernel.dtype)
+    return Status::error(std::string("the kernel was compiled for ") + elementTypeName(kernel.dtype) +
+                         " but the launch has " + elementTypeName(a.dtype));
+  if (a.kvHeads > 65535 || a.batch > 65535)
+    return Status::error("kv heads and batch must be at most 65535 (grid limits)");
+  if (splits < 1 || splits > kMaxDecodeSplits)
+    return Status::error("splits must be 1 to " + std::to_string(kMaxDecodeSplits) + " (0 = auto) but is " +
+                         std::to_string(splits));
+  if (int64_t(splits) * rowTiles(a, kernel) > INT32_MAX)
+    return Status::error("splits x query tiles exceeds the grid limit");
+  if (!std::isfinite(a.scale) || a.scale < 0)
+    return Status::error("the softmax scale must be finite and non-negative (0 = default)");
+  if (a.lse && reinterpret_cast<uintptr_t>(a.lse) % 4 != 0)
+    return Status::error("lse is not 4-byte aligned");
+  for (Status s : {checkArray("cu_seqlens_q", a.cuSeqlensQ), checkArray("cu_seqlens_k", a.cuSeqlensK),
+                   checkArray("seqlens_k", a.seqlensK), checkArray("block_table", a.blockTable)})
+    if (!s)
+      return s;
+
+  // Extents: packed rows (varlen) or batch x length.
+  const bool packedQ = a.cuSeqlensQ != nullptr;
+  if (packedQ && a.totalQ < 1)
+    return Status::error("with cu_seqlens_q, totalQ (rows of packed q and o) must be at least 1");
+  const int64_t qBatch = packedQ ? 1 : a.batch, qRows = packedQ ? a.totalQ : a.qLen;
+  int64_t kBatch = a.batch, kHeads = a.kvHeads, kRows = a.kLen;
+  if (kernel.pagedKv) {
+    if (!a.blockTable)
+      return Status::error("a paged kernel needs a block table");
+    if (a.cuSeqlensK)
+      return Status::error("paged KV takes seqlens_k, not cu_seqlens_k");
+    if (a.pageSize < 16 || a.pageSize > 256 || a.pageSize % 16 != 0)
+      return Status::error("page size must be 16 to 256, a multiple of 16, but is " +
+                           std::to_string(a.pageSize));
+    const int64_t need = (int64_t(a.kLen) + a.pageSize - 1) / a.pageSize;
+    if (a.maxPages < need)
+      return Status::error("the block table has " + std::to_string(a.maxPages) +
+                           " pages per sequence; key length " + std::to_string(a.kLen) +
+                           " needs " + std::to_string(need) + " of " + std::to_string(a.pageSize));
+    if (a.numPages < 1)
+      return Status::error("numPages (pages in the K and V caches) must be at least 1");
+    kBatch = a.numPages, kRows = a.pageSize;
+  } else {
+    if (a.blockTable)
+      return Status::error("a block table needs a paged kernel (decode-sm80-mma-paged)");
+    if (a.cuSeqlensK) {
+      if (a.totalK < 1)
+        return Status::error("with cu_seqlens_k, totalK (rows of packed K and V) must be at least 1");
+      kBatch = 1, kRows = a.totalK;
+    }
+  }
+  ByteRange q, k, v, o;
+  if (Status s = checkTensor("q", a.q, a.qStride, qBatch, a.heads, qRows, a.headDim, false, q); !s)
+    return s;
+  if (Status s = checkTensor("k", a.k, a.kStride, kBatch, kHeads, kRows, a.headDim, false, k); !s)
+    return s;
+  if (Status s = checkTensor("v", a.v, a.vStride, kBatch, kHeads, kRows, a.headDim, false, v); !s)
+    return s;
+  if (Status s = checkTensor("o", a.o, a.oStride, qBatch, a.heads, qRows, a.headDim, true, o); !s)
+    return s;
+  for (auto [name, range] : {std::pair{"q", q}, {"k", k}, {"v", v}})
+    if (o.overlaps(range))
+      return Status::error(std::string("o shares memory with ") + name);
+  const WorkspaceLayout ws(a, splits);
+  if (splits > 1) {
+    if (!a.workspace)
+      return Status::error("splits = " + std::to_string(splits) + " needs a workspace of " +
+                           std::to_string(ws.bytes) + " bytes (decodeWorkspace says how many)");
+    if (reinterpret_cast<uintptr_t>(a.workspace) % 16 != 0)
+      return Status::error("the workspace is not 16-byte aligned");
+    if (a.workspaceBytes < ws.bytes)
+      return Status::error("the workspace has " + std::to_string(a.workspaceBytes) +
+                           " bytes; splits = " + std::to_string(splits) + " need " +
+                           std::to_string(ws.bytes));
+  }
+  return Status::success();
+}
+
+Status AttentionKernel::decodeWorkspace(const DecodeArgs &args, int &splits, size_t &bytes) const {
+  if (!impl)
+    return Status::error("the kernel is not loaded");
+  if (impl->info.operation != KernelOperation::Decode)
+    return Status::error("this is a forward kernel: it needs no decode workspace");
+  splits = args.splits;
+  if (splits == 0) {
+    const Api *a;
+    CUcontext context;
+    if (Status s = currentContext(a, context); !s)
+      return s;
+    Impl::Loaded loaded;
+    if (Status s = impl->functionIn(a, context, loaded); !s)
+      return s;
+    splits = chooseDecodeSplits(args, impl->info, loaded.multiprocessors);
+  }
+  bytes = decodeWorkspaceBytes(args, splits);
+  return Status::success();
+}
+
+Status AttentionKernel::launchDecode(const DecodeArgs &args, void *stream) const {
+  if (!impl)
+    return Status::error("the kernel is not loaded");
+  const KernelInfo &info = impl->info;
+  if (info.operation != KernelOperation::Decode)
+    return Status::error("this is a forward kernel: launch it with launch, or compile a decode "
+                         "kernel (--kernel decode-sm80-mma)");
+  const Api *a;
+  CUcontext context;
+  if (Status s = currentContext(a, context); !s)
+    return s;
+  Impl::Loaded loaded;
+  if (Status s = impl->functionIn(a, context, loaded); !s)
+    return s;
+  const int splits =
+      args.splits ? args.splits : chooseDecodeSplits(args, info, loaded.multiprocessors);
+  if (Status s = validateDecode(args, info, splits); !s)
+    return s;
+  const WorkspaceLayout ws(args, splits);
+  char *work = static_cast<char *>(args.workspace);
+  sieve_decode_params p{};
+  p.q = args.q, p.k = args.k, p.v = args.v, p.o = args.o, p.lse = args.lse;
+  p.partial_o = splits > 1 ? reinterpret_cast<float *>(work) : nullptr;
+  p.partial_lse = splits > 1 ? reinterpret_cast<float *>(work + ws.lseOffset) : nullptr;
+  p.cu_seqlens_q = args.cuSeqlensQ, p.cu_seqlens_k = args.cuSeqlensK;
+  p.seqlens_k = args.seqlensK, p.block_table = args.blockTable;
+  p.batch = args.batch, p.heads = args.heads, p.kv_heads = args.kvHeads;
+  p.q_len = args.qLen, p.k_len = args.kLen, p.splits = splits;
+  p.page_size = args.pageSize, p.max_pages = args.maxPages, p.num_pages = args.numPages;
+  p.scale = args.scale > 0 ? args.scale : 1.0f / std::sqrt(float(args.headDim));
+  p.q_stride_b = args.qStride[0], p.q_stride_h = args.qStride[1], p.q_stride_r = args.qStride[2];
+  p.k_stride_b = args.kStride[0], p.k_stride_h = args.kStride[1], p.k_stride_r = args.kStride[2];
+  p.v_stride_b = args.vStride[0], p.v_stride_h = args.vStride[1], p.v_stride_r = args.vStride[2];
+  p.o_stride_b = args.oStride[0], p.o_stride_h = args.oStride[1], p.o_stride_r = args.oStride[2];
+  void *params[] = {&p};
+  CUstream s = reinterpret_cast<CUstream>(stream);
+  const unsigned gridX = unsigned(int64_t(splits) * rowTiles(args, info));
+  if (Status st = check(a->launchKernel(loaded.function, gridX, unsigned(args.kvHeads),
+                                        unsigned(args.batch), unsigned(info.threads), 1, 1,
+                                        unsigned(info.sharedBytes), s, params, nullptr),
+                        "cuLaunchKernel(decode)");
+      !st || splits == 1)
+    return st;
+  const int warpsPerBlock = std::max(info.combineThreads / 32, 1);
+  const int64_t cells = int64_t(args.batch) * args.qLen * args.heads;
+  const unsigned blocks = unsigned((cells + warpsPerBlock - 1) / warpsPerBlock);
+  return check(a->launchKernel(loaded.combine, blocks, 1, 1, unsigned(info.combineThreads), 1, 1, 0,
+                               s, params, nullptr),
+               "cuLaunchKernel(combine)");
 }

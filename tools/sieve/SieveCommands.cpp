@@ -270,10 +270,11 @@ static int emitResources(LoadedSpec &spec, api::CompileRequest request,
     cli::warning(w);
   if (!compiled)
     return cli::error(compiled.message);
-  KernelResources r;
-  if (!parsePtxasLog(result.log, "sieve_attention_fwd", r))
-    return cli::error("ptxas reported no resources for sieve_attention_fwd:\n" + result.log);
   const codegen::KernelConfig &c = result.config;
+  const char *entry = codegen::entryPoint(c.variant->operation);
+  KernelResources r;
+  if (!parsePtxasLog(result.log, entry, r))
+    return cli::error(std::string("ptxas reported no resources for ") + entry + ":\n" + result.log);
   std::string text;
   llvm::raw_string_ostream os(text);
   if (options.json) {

@@ -67,7 +67,20 @@ struct RunOptions {
   bool check = false, json = false;
   int repeat = 0;
   uint64_t seed = 0;
+  // Decode and the inference layouts (tools/sieve/SieveRunDecode.cpp).
+  bool decode = false;    ///< The decode kernel (also implied by the next three).
+  std::string seqLens;    ///< "L1,L2,...": a variable-length batch.
+  int pageSize = 0;       ///< Paged KV with pages of this many keys.
+  std::string blockTable; ///< Paged: int32 [batch, max_pages] file (else random).
+  std::string splits = "auto"; ///< Split-KV: N or auto.
+  std::string device = "gpu";  ///< gpu, or cpu: the CPU executor.
+  std::string lseFile;         ///< Write the LSE (float32).
 };
+
+/// `sieve run` for the decode kernels and the CPU executor: whether the
+/// options ask for it, and the command.
+bool wantsDecode(const RunOptions &options);
+int runDecode(const RunOptions &options);
 
 /// Exit statuses: 0 success, 1 a failure (a bad spec, a failed compile or
 /// check), 2 a usage error (the command line).

@@ -61,6 +61,8 @@ Status fill(Tensor &t, size_t n, const std::string &file, bool bf16, std::mt1993
 } // namespace
 
 int cli::runRun(const RunOptions &o) {
+  if (wantsDecode(o))
+    return runDecode(o);
   if (!checkPatternFlag(o.spec, o.pattern))
     return kUsage;
   mlir::MLIRContext context;
@@ -68,6 +70,8 @@ int cli::runRun(const RunOptions &o) {
   mask::Pattern m;
   if (!loadPattern(o.spec, o.pattern, context, spec, m))
     return 1;
+  if (o.seqLen < 1)
+    return usageError("--seq-len is required (or --seq-lens for a variable-length batch)");
   const int64_t kLen = o.seqLen, qLen = o.qLen ? o.qLen : o.seqLen;
   if (qLen > kLen)
     return usageError("--q-len " + std::to_string(qLen) + " exceeds --seq-len " +

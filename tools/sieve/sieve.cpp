@@ -182,11 +182,28 @@ int main(int argc, char **argv) {
       "run", "Run a pattern's kernel on the GPU; --check compares with a reference");
   runCmd->add_option("spec", run.spec, specHelp)->required();
   runCmd->add_option("--pattern", run.pattern, "The pattern to use from a .mlir file");
-  runCmd->add_option("--seq-len", run.seqLen, "Key length")
-      ->required()
+  runCmd->add_option("--seq-len", run.seqLen, "Key length (required unless --seq-lens)")
       ->check(integerIn(1, INT32_MAX));
-  runCmd->add_option("--q-len", run.qLen, "Query length (default: --seq-len)")
+  runCmd->add_option("--q-len", run.qLen,
+                     "Queries per sequence (default: --seq-len; with decode, 1)")
       ->check(integerIn(1, INT32_MAX));
+  runCmd->add_flag("--decode", run.decode,
+                   "Run the decode kernel (split-KV, KV-group heads packed per tile)");
+  runCmd->add_option("--seq-lens", run.seqLens,
+                     "A variable-length batch: the key lengths L1,L2,... (decode kernel)");
+  runCmd->add_option("--page-size", run.pageSize,
+                     "Paged KV: pages of this many keys (16-256, multiples of 16)");
+  runCmd->add_option("--block-table", run.blockTable,
+                     "Paged KV: int32 [batch, max_pages] (else a random page permutation)")
+      ->check(kFileName);
+  runCmd->add_option("--splits", run.splits, "Decode: split-KV count, 1-64 or auto")
+      ->capture_default_str();
+  runCmd->add_option("--device", run.device,
+                     "gpu, or cpu for the CPU executor (decode layouts)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"gpu", "cpu"}));
+  runCmd->add_option("--lse", run.lseFile, "Decode: write the LSE (float32 [total_q, heads])")
+      ->check(kFileName);
   runCmd->add_option("--batch", run.batch)->capture_default_str()->check(integerIn(1, 65535));
   runCmd->add_option("--heads", run.heads)->capture_default_str()->check(integerIn(1, 65535));
   runCmd->add_option("--kv-heads", run.kvHeads)->capture_default_str()->check(integerIn(1, 65535));
@@ -196,9 +213,13 @@ int main(int argc, char **argv) {
       ->check(archCheck);
   runCmd->add_option("--kernel", run.kernel, "Force a kernel variant (see `sieve list --kernels`)")
       ->check(kKernelName);
-  runCmd->add_option("--q", run.qFile, "Raw little-endian [batch, heads, q_len, head_dim] input")
+  runCmd->add_option("--q", run.qFile,
+                     "Raw little-endian [batch, heads, q_len, head_dim] input (decode: "
+                     "[total_q, heads, head_dim])")
       ->check(kFileName);
-  runCmd->add_option("--k", run.kFile, "Raw [batch, kv_heads, seq_len, head_dim] input")
+  runCmd->add_option("--k", run.kFile,
+                     "Raw [batch, kv_heads, seq_len, head_dim] input (decode: [total_k, "
+                     "kv_heads, head_dim], or the page pool with --block-table)")
       ->check(kFileName);
   runCmd->add_option("--v", run.vFile, "Raw [batch, kv_heads, seq_len, head_dim] input")
       ->check(kFileName);

@@ -12,14 +12,14 @@
 namespace sieve::dev {
 
 /// Masks a thread's share of a 16-row score slice whose first key is k0;
-/// qrow is the absolute position of the thread's row h = 0 (h = 1 is 8
-/// further).
+/// qp0 and qp1 are the absolute positions of the thread's rows h = 0 and
+/// h = 1 (8 rows further down the slice).
 template <class Pattern, int N>
-__device__ __forceinline__ void mask_slice(float (&s)[N], int k0, int k_len, long long qrow,
-                                           int lane) {
+__device__ __forceinline__ void mask_rows(float (&s)[N], int k0, int k_len, long long qp0,
+                                          long long qp1, int lane) {
 #pragma unroll
   for (int h = 0; h < 2; ++h) {
-    const long long qp = qrow + h * 8;
+    const long long qp = h ? qp1 : qp0;
 #pragma unroll
     for (int j = 0; j < N / 4; ++j)
 #pragma unroll
@@ -28,6 +28,14 @@ __device__ __forceinline__ void mask_slice(float (&s)[N], int k0, int k_len, lon
         if (!(kp < k_len && Pattern::mask(qp, (long long)kp))) s[j * 4 + h * 2 + e] = neg_inf();
       }
   }
+}
+
+/// mask_rows for a slice of consecutive query positions: qrow is the
+/// position of the thread's row h = 0.
+template <class Pattern, int N>
+__device__ __forceinline__ void mask_slice(float (&s)[N], int k0, int k_len, long long qrow,
+                                           int lane) {
+  mask_rows<Pattern>(s, k0, k_len, qrow, qrow + 8, lane);
 }
 
 /// Whether a visited tile needs the element mask: partial, or past the keys.

@@ -2,8 +2,9 @@
 //
 // How a kernel finds the rows of K and V for one (batch, kv head): the one
 // place a KV layout is known. Dense: [batch, kv_heads, k_len, head_dim] with
-// element strides. (A paged layout answers the same questions through a
-// block table.)
+// element strides for forward; for decode also packed variable-length
+// sequences ([total_k, kv_heads, head_dim] with cu_seqlens_k). The paged
+// layout (SieveKvPaged.cuh) answers the same questions through a block table.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,6 +25,22 @@ struct DenseKv {
     kv.k_stride_r = p.k_stride_r;
     kv.v_stride_r = p.v_stride_r;
     return kv;
+  }
+  /// Decode: sequence b's rows, packed (cu_seqlens_k) or batched.
+  __device__ __forceinline__ static DenseKv make(const sieve_decode_params &p, int b, int kvh) {
+    DenseKv kv;
+    const long long k0 = p.cu_seqlens_k ? (long long)p.cu_seqlens_k[b] * p.k_stride_r : b * p.k_stride_b;
+    const long long v0 = p.cu_seqlens_k ? (long long)p.cu_seqlens_k[b] * p.v_stride_r : b * p.v_stride_b;
+    kv.k = (const u16 *)p.k + k0 + kvh * p.k_stride_h;
+    kv.v = (const u16 *)p.v + v0 + kvh * p.v_stride_h;
+    kv.k_stride_r = p.k_stride_r;
+    kv.v_stride_r = p.v_stride_r;
+    return kv;
+  }
+  /// Row r of K and of V, for a loader that addresses every row (decode).
+  __device__ __forceinline__ void rows(int r, const u16 *&kr, const u16 *&vr) const {
+    kr = k_row(r);
+    vr = v_row(r);
   }
   /// Row r of K and of V (r may be past the keys: such rows are not read).
   __device__ __forceinline__ const u16 *k_row(int r) const { return k + (long long)r * k_stride_r; }

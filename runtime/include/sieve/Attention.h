@@ -29,14 +29,20 @@ const char *elementTypeName(ElementType type);
 /// The element type spelled `name` ("bf16", "fp16"); false if none is.
 bool parseElementType(const std::string &name, ElementType &type);
 
-/// What a compiled forward kernel was built for, read from the module's
-/// launch information (sieve/sieve_kernel_abi.h).
+/// What a module computes: forward (prefill) or decode (split-KV, varlen).
+enum class KernelOperation { Forward, Decode };
+
+/// What a compiled kernel was built for, read from the module's launch
+/// information (sieve/sieve_kernel_abi.h).
 struct KernelInfo {
+  KernelOperation operation = KernelOperation::Forward;
+  bool pagedKv = false; ///< Decode: reads K and V through a block table.
   int headDim = 128;
   ElementType dtype = ElementType::BF16;
   int tileQ = 128, tileK = 64;
   int threads = 128;
   int sharedBytes = 0;
+  int combineThreads = 0; ///< Decode: the combine kernel's block size.
 };
 
 /// One forward-attention launch. Tensors are [batch, heads, length,
@@ -62,6 +68,66 @@ struct AttentionArgs {
 /// apart, and grid limits. Returns a message naming the first problem.
 Status validateLaunch(const AttentionArgs &args, const KernelInfo &kernel);
 
+/// One decode launch (sieve_kernel_abi.h, sieve_decode_params, has the
+/// exact addressing): few queries per sequence (any count works; the kernel
+/// is built for 1-64), variable-length batches, dense or paged KV, split-KV.
+/// All arrays live on the device; a launch reads none of them on the host,
+/// allocates nothing and never synchronises, so it can be captured in a CUDA
+/// graph (with a fixed `splits` and workspace).
+struct DecodeArgs {
+  const void *q = nullptr, *k = nullptr, *v = nullptr;
+  void *o = nullptr;
+  float *lse = nullptr; ///< [totalQ, heads] float32, or null.
+  /// [batch + 1] int32 prefix sums of query counts; null: qLen each.
+  const int32_t *cuSeqlensQ = nullptr;
+  /// Dense KV: [batch + 1] prefix sums of packed key counts; null: batched.
+  const int32_t *cuSeqlensK = nullptr;
+  /// [batch] key counts (paged KV, or batched dense KV); null: kLen each.
+  const int32_t *seqlensK = nullptr;
+  /// Paged KV: [batch, maxPages] int32 page indices.
+  const int32_t *blockTable = nullptr;
+  int batch = 1, heads = 1, kvHeads = 1;
+  int qLen = 1, kLen = 0; ///< Maxima over the batch.
+  int headDim = 128;
+  ElementType dtype = ElementType::BF16;
+  /// Rows of packed q and o (with cuSeqlensQ) and of packed K and V (with
+  /// cuSeqlensK): the extents the strides are checked against.
+  int64_t totalQ = 0, totalK = 0;
+  int pageSize = 0, maxPages = 0, numPages = 0; ///< Paged KV.
+  /// The most splits of a row tile's keys: 0 chooses from the device's SM
+  /// count; 1 writes o directly (no workspace, no combine).
+  int splits = 0;
+  /// Caller-provided scratch for splits > 1: decodeWorkspace says how big.
+  void *workspace = nullptr;
+  size_t workspaceBytes = 0;
+  /// Element strides (batch, head, row) of q and o, and of dense K and V;
+  /// paged K and V: (page, head, slot). With cuSeqlens* the batch stride is
+  /// unused (rows are packed).
+  int64_t qStride[3] = {}, kStride[3] = {}, vStride[3] = {}, oStride[3] = {};
+  float scale = 0; ///< 0 means 1 / sqrt(headDim).
+
+  /// Strides of contiguous [batch or total, length, heads, head_dim] q/o
+  /// and K/V (paged: [numPages, pageSize, kvHeads, headDim]).
+  void setContiguousStrides();
+};
+
+/// The largest split count a decode launch takes.
+constexpr int kMaxDecodeSplits = 64;
+
+/// Checks a decode launch against the kernel (a decode module): pointers,
+/// alignment, lengths, strides against the extents, page size (16-256, a
+/// multiple of 16) and block table shape, splits and workspace, grid limits.
+/// `splits` is the resolved split count (>= 1).
+Status validateDecode(const DecodeArgs &args, const KernelInfo &kernel, int splits);
+
+/// The split count for `args` on a device with `multiprocessors` SMs: enough
+/// CTAs to fill it about twice, at most kMaxDecodeSplits and at most one per
+/// two key tiles (the kernel also stops at its walk's tile count).
+int chooseDecodeSplits(const DecodeArgs &args, const KernelInfo &kernel, int multiprocessors);
+
+/// Workspace bytes a decode launch with `splits` splits needs (0 for 1).
+size_t decodeWorkspaceBytes(const DecodeArgs &args, int splits);
+
 /// A GPU.
 struct DeviceInfo {
   std::string name;
@@ -76,7 +142,7 @@ Status queryDevice(int ordinal, DeviceInfo &info);
 /// context is made current when the thread has none).
 Status currentDevice(DeviceInfo &info);
 
-/// A forward kernel. It launches in the context current on the calling
+/// A compiled kernel (forward or decode). It launches in the context current on the calling
 /// thread (so on the caller's device), loading its module into each context
 /// on first use there; with no current context, device 0's primary context
 /// is made current.
@@ -95,6 +161,14 @@ public:
   const KernelInfo &info() const;
   /// Validates, then launches on `stream` (a CUstream; null = default).
   Status launch(const AttentionArgs &args, void *stream = nullptr) const;
+
+  /// Decode: the split count a launch of `args` uses in the current context
+  /// (args.splits, or the choice for this device's SM count) and the
+  /// workspace bytes it needs.
+  Status decodeWorkspace(const DecodeArgs &args, int &splits, size_t &bytes) const;
+  /// Validates, then launches the decode kernel and, with splits > 1, the
+  /// combine, both on `stream`.
+  Status launchDecode(const DecodeArgs &args, void *stream = nullptr) const;
 
 private:
   struct Impl;

@@ -10,7 +10,8 @@
  * A module holds:
  *   - `__constant__ sieve_launch_info sieve_launch`: how to launch it
  *     (read with cuModuleGetGlobal by SIEVE_LAUNCH_SYMBOL);
- *   - the entry point of its operation (SIEVE_FWD_ENTRY for forward).
+ *   - the entry points of its operation: SIEVE_FWD_ENTRY for forward;
+ *     SIEVE_DECODE_ENTRY and SIEVE_COMBINE_ENTRY for decode.
  * The runtime rejects a module whose abi_version is not
  * SIEVE_KERNEL_ABI_VERSION. Bump the version whenever a struct here changes.
  *
@@ -19,13 +20,16 @@
 #ifndef SIEVE_KERNEL_ABI_H
 #define SIEVE_KERNEL_ABI_H
 
-#define SIEVE_KERNEL_ABI_VERSION 2
+#define SIEVE_KERNEL_ABI_VERSION 3
 
 #define SIEVE_LAUNCH_SYMBOL "sieve_launch"
 #define SIEVE_FWD_ENTRY "sieve_attention_fwd"
+#define SIEVE_DECODE_ENTRY "sieve_attention_decode"
+#define SIEVE_COMBINE_ENTRY "sieve_attention_combine"
 
 /* sieve_launch_info.operation */
 #define SIEVE_ABI_OP_FORWARD 1
+#define SIEVE_ABI_OP_DECODE 2
 
 /* sieve_launch_info.dtype: the element type of q, k, v and o */
 #define SIEVE_ABI_BF16 0
@@ -33,10 +37,17 @@
 
 /* sieve_launch_info.kv_layout */
 #define SIEVE_ABI_KV_DENSE 0
+#define SIEVE_ABI_KV_PAGED 1
 
-/* How to launch a module's kernel: grid x = ceil(q_len / tile_q) query
- * tiles, y = heads, z = batch; `threads` threads; `shared_bytes` of dynamic
- * shared memory (above 48 KiB the maximum must be raised first). */
+/* How to launch a module's kernel; `threads` threads and `shared_bytes` of
+ * dynamic shared memory (above 48 KiB the maximum must be raised first).
+ *   forward: grid x = ceil(q_len / tile_q) query tiles, y = heads, z = batch.
+ *   decode:  grid x = splits * ceil(q_len * (heads / kv_heads) / tile_q),
+ *            y = kv_heads, z = batch; tile_q counts packed rows (query i of
+ *            head j of a KV group is row i * group + j). With splits > 1,
+ *            the combine entry follows on the same stream: grid x =
+ *            ceil(batch * q_len * heads / (combine_threads / 32)) blocks of
+ *            combine_threads, no shared memory. */
 typedef struct sieve_launch_info {
   int abi_version; /* first, so any version can read it */
   int operation;
@@ -46,6 +57,7 @@ typedef struct sieve_launch_info {
   int tile_q, tile_k;
   int threads;
   int shared_bytes;
+  int combine_threads; /* decode: the combine's block size; else 0 */
 } sieve_launch_info;
 
 /* The forward kernel's argument. Tensors are [batch, heads, length,
@@ -63,5 +75,53 @@ typedef struct sieve_fwd_params {
   long long v_stride_b, v_stride_h, v_stride_r;
   long long o_stride_b, o_stride_h, o_stride_r;
 } sieve_fwd_params;
+
+/* The decode kernel's argument: any number of queries per sequence (it is
+ * built for 1-64), variable-length batches, dense or paged KV, split-KV.
+ *
+ * Sequence b has q_len_b queries and k_len_b keys; query i sits at position
+ * k_len_b - q_len_b + i (end-aligned, so a chunk of a longer prefill is a
+ * query range at an offset). q_len and k_len are the maxima:
+ *   q_len_b = cu_seqlens_q ? cu_seqlens_q[b + 1] - cu_seqlens_q[b] : q_len
+ *   k_len_b = seqlens_k ? seqlens_k[b]
+ *           : cu_seqlens_k ? cu_seqlens_k[b + 1] - cu_seqlens_k[b] : k_len
+ * (device int32 arrays; lengths are clamped to the maxima, and a sequence
+ * with more queries than keys computes only its first k_len_b queries).
+ *
+ * Rows of q and o: query i of sequence b, head h is at
+ *   (cu_seqlens_q ? (cu_seqlens_q[b] + i) * s_r : b * s_b + i * s_r) + h * s_h
+ * elements (s = the q or o strides), so [batch, heads, q_len, d],
+ * [batch, q_len, heads, d] and packed [total_q, heads, d] all fit.
+ * lse, when not null, is float32 [total_q, heads]: row (cu_seqlens_q ?
+ * cu_seqlens_q[b] + i : b * q_len + i) * heads + h.
+ *
+ * Dense KV (kv_layout SIEVE_ABI_KV_DENSE): key r of sequence b, KV head g at
+ *   (cu_seqlens_k ? (cu_seqlens_k[b] + r) * s_r : b * s_b + r * s_r) + g * s_h.
+ * Paged KV (SIEVE_ABI_KV_PAGED): k and v are [num_pages, page_size,
+ * kv_heads, d] with s_b the page stride and s_r the slot stride; key r of
+ * sequence b is slot r % page_size of page block_table[b * max_pages +
+ * r / page_size]. An entry outside [0, num_pages) reads as zeros.
+ *
+ * splits: the most CTAs one row tile's keys are split over. A CTA takes a
+ * contiguous share of the walk's tiles, at least a few each, so short
+ * sequences use fewer splits; each writes partial_o (float32 [splits,
+ * batch * q_len, heads, d], normalised) and partial_lse (float32 [splits,
+ * batch * q_len, heads]); unused splits write lse = -inf. The combine merges
+ * them into o and lse. With splits == 1 the partials are unused and the
+ * decode entry writes o and lse itself. */
+typedef struct sieve_decode_params {
+  const void *q, *k, *v;
+  void *o;
+  float *lse;
+  float *partial_o, *partial_lse;
+  const int *cu_seqlens_q, *cu_seqlens_k, *seqlens_k, *block_table;
+  int batch, heads, kv_heads, q_len, k_len;
+  int splits, page_size, max_pages, num_pages;
+  float scale;
+  long long q_stride_b, q_stride_h, q_stride_r;
+  long long k_stride_b, k_stride_h, k_stride_r;
+  long long v_stride_b, v_stride_h, v_stride_r;
+  long long o_stride_b, o_stride_h, o_stride_r;
+} sieve_decode_params;
 
 #endif /* SIEVE_KERNEL_ABI_H */

@@ -22,7 +22,17 @@ int main(int argc, char **argv) {
      << "                                      Tr ? P::kBlockQ : P::kBlockK, end);\n"
      << "  using R = typename P::template Rules<Tr>;\n"
      << "  sieve::walk::TileWalk<R> w(R(rows), base, tile, end);\n"
-     << "  int j;\n  bool f;\n  while (w.next(j, f)) t.push_back({j, f});\n}\n";
+     << "  int j;\n  bool f;\n  while (w.next(j, f)) t.push_back({j, f});\n}\n"
+     << "template <class P>\n"
+     << "static long long split(long long lo, long long hi, long long tile, long long end, int s,\n"
+     << "                       int splits, int min_tiles, std::vector<std::pair<int, bool>> &t) {\n"
+     << "  auto rows = sieve::walk::Rows::make(lo, hi, P::kBlockQ, P::kBlockK, end);\n"
+     << "  using R = typename P::template Rules<false>;\n"
+     << "  sieve::walk::TileWalk<R> w(R(rows), 0, tile, end);\n"
+     << "  const long long n = sieve::walk::take_split(w, s, splits, min_tiles);\n"
+     << "  int j;\n  bool f;\n"
+     << "  for (long long i = 0; i < n && w.next(j, f); ++i) t.push_back({j, f});\n"
+     << "  return n;\n}\n";
   os << "const WalkCase kWalkCases[] = {\n";
   for (size_t i = 0; i < cases.size(); ++i) {
     std::string p = "case" + std::to_string(i) + "::Pattern";
@@ -30,7 +40,8 @@ int main(int argc, char **argv) {
        << "   [](bool tr, long long lo, long long hi, long long base, long long tile, long long end,\n"
        << "      std::vector<std::pair<int, bool>> &t) {\n"
        << "     tr ? walk<" << p << ", true>(lo, hi, base, tile, end, t)\n"
-       << "        : walk<" << p << ", false>(lo, hi, base, tile, end, t); }},\n";
+       << "        : walk<" << p << ", false>(lo, hi, base, tile, end, t); },\n"
+       << "   split<" << p << ">},\n";
   }
   os << "};\nconst int kNumWalkCases = " << cases.size() << ";\n";
   return os ? 0 : 1;

@@ -99,3 +99,43 @@ TEST(SieveWalkCodegen, GeneratedWalksAreThePlannersWalks) {
   }
   std::printf("compared %lld walks\n", (long long)compared);
 }
+
+TEST(SieveWalkCodegen, DecodeSplitsTakeEveryTileExactlyOnce) {
+  // Split-KV as the decode kernel takes it: for random patterns, row ranges
+  // (a few queries at the end of a sequence) and split counts, the splits'
+  // tiles, in split order, are the unsplit walk's (which is the planner's),
+  // tags included; each used split takes at least min_tiles tiles when the
+  // walk has that many; unused splits take none.
+  std::mt19937_64 rng(11);
+  int64_t checked = 0;
+  for (int c = 0; c < kNumWalkCases; ++c) {
+    SCOPED_TRACE("case " + std::to_string(c));
+    for (int trial = 0; trial < 8; ++trial) {
+      const int64_t kLen = 1 + rng() % 600, rows = 1 + rng() % std::min<int64_t>(kLen, 16);
+      const int64_t tile = int64_t(1) << (rng() % 6);
+      const int64_t hi = kLen - 1, lo = kLen - rows;
+      std::vector<std::pair<int, bool>> whole;
+      kWalkCases[c].walk(false, lo, hi, 0, tile, kLen, whole);
+      const int splits = 1 + int(rng() % 9), minTiles = 1 + int(rng() % 3);
+      std::vector<std::pair<int, bool>> joined;
+      bool sawUnused = false;
+      for (int s = 0; s < splits; ++s) {
+        std::vector<std::pair<int, bool>> part;
+        const long long n = kWalkCases[c].split(lo, hi, tile, kLen, s, splits, minTiles, part);
+        ASSERT_EQ(int64_t(part.size()), n) << "split " << s << " took fewer tiles than it said";
+        if (n == 0) {
+          sawUnused = true;
+          continue;
+        }
+        ASSERT_FALSE(sawUnused) << "split " << s << " is used after an unused one";
+        if (int64_t(whole.size()) >= minTiles)
+          EXPECT_GE(n, minTiles) << "split " << s << " of " << splits;
+        joined.insert(joined.end(), part.begin(), part.end());
+      }
+      ASSERT_EQ(joined, whole) << splits << " splits, min " << minTiles << ", rows [" << lo << ", "
+                               << hi << "], tile " << tile << ", " << kLen << " keys";
+      ++checked;
+    }
+  }
+  std::printf("checked %lld split schedules\n", (long long)checked);
+}

@@ -14,6 +14,10 @@ struct WalkCase {
   /// `base` to `end`: forward (own rows are queries) or transposed.
   void (*walk)(bool transposed, long long lo, long long hi, long long base, long long tile,
                long long end, std::vector<std::pair<int, bool>> &tiles);
+  /// The forward walk's share for split s of at most `splits`, taken as the
+  /// decode kernel takes it (walk::take_split); returns the tiles it took.
+  long long (*split)(long long lo, long long hi, long long tile, long long end, int s, int splits,
+                     int min_tiles, std::vector<std::pair<int, bool>> &tiles);
 };
 
 extern const WalkCase kWalkCases[];

@@ -1,0 +1,310 @@
+//===- SieveDecodeSm80.cuh - Split-KV decode, mma.sync ---------*- CUDA -*-===//
+//
+// Attention for few queries per sequence (decode, speculative decode, small
+// prefill chunks) over variable-length batches and dense or paged KV. NOT
+// YET VERIFIED ON A GPU: the kernel table marks it unverified until a GPU
+// run has compared it with the reference (docs/kernels.md, Decode).
+//
+// Rows: the query heads of one KV group are packed into one tile (row
+// i * group + j is query i of head kvh * group + j), so each K/V tile is
+// read once per KV head, not once per query head. The tile's rows span
+// query positions [first, last] of its sequence; the pattern's walk for that
+// position range yields the key tiles, exactly as in the forward kernel,
+// and mask_rows gives each row its own position.
+//
+// Split-KV: the grid carries `splits` CTAs per row tile. Each counts the
+// walk's tiles T (a walk over runs, no memory traffic), uses
+// min(splits, max(1, floor(T / kMinSplitTiles))) of them, and CTA s takes tiles
+// [T s / S, T (s + 1) / S) of the walk (walk::take_split): every attended
+// tile exactly once. With splits > 1 each CTA writes a normalised fp32
+// partial O and its LSE, and DecodeCombine merges them by LSE; unused
+// splits write LSE -inf. With splits == 1 the CTA writes o and lse itself.
+//
+// The math (Q K^T, online softmax, P V) is FwdSm80's with 16 rows per warp
+// and Q in registers; the loader addresses every row through the KV policy,
+// so paged and packed rows cost one address each.
+//
+// Cfg (generated): Elem, kHeadDim (64 | 128), kTileQ = 16 * kWarps packed
+// rows, kTileK (dividing the pattern's key block), kWarps, kStages,
+// kMinSplitTiles. Launch: sieve_kernel_abi.h (decode).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SIEVE_KERNELS_DECODE_SM80_CUH
+#define SIEVE_KERNELS_DECODE_SM80_CUH
+
+namespace sieve::dev {
+
+/// A sequence's lengths, clamped to the launch's maxima (so a bad length
+/// array cannot move any index out of the tensors the host checked).
+struct DecodeSeq {
+  int q_len, k_len;
+  long long q_row0;  // the first row of the sequence in q, o and lse (packed index)
+
+  __device__ __forceinline__ static DecodeSeq of(const sieve_decode_params &p, int b) {
+    DecodeSeq s;
+    int q = p.q_len, k = p.k_len;
+    if (p.cu_seqlens_q) q = p.cu_seqlens_q[b + 1] - p.cu_seqlens_q[b];
+    if (p.seqlens_k) k = p.seqlens_k[b];
+    else if (p.cu_seqlens_k) k = p.cu_seqlens_k[b + 1] - p.cu_seqlens_k[b];
+    k = k < 0 ? 0 : k > p.k_len ? p.k_len : k;
+    q = q < 0 ? 0 : q > p.q_len ? p.q_len : q;
+    s.q_len = q > k ? k : q;
+    s.k_len = k;
+    s.q_row0 = p.cu_seqlens_q ? (long long)p.cu_seqlens_q[b] : (long long)b * p.q_len;
+    return s;
+  }
+  /// Element offset of query i, head h in a tensor with these strides.
+  __device__ __forceinline__ long long offset(const sieve_decode_params &p, int b, int i, int h,
+                                              long long sb, long long sh, long long sr) const {
+    return (p.cu_seqlens_q ? (q_row0 + i) * sr : b * sb + (long long)i * sr) + h * sh;
+  }
+};
+
+template <class Cfg, class Pattern, class Kv>
+struct DecodeSm80 {
+  using Math = FwdSm80<Cfg, Pattern, Kv>;  // the math and the per-warp state
+  using Elem = typename Cfg::Elem;
+  static constexpr int kD = Cfg::kHeadDim;
+  static constexpr int kTQ = Cfg::kTileQ;
+  static constexpr int kTK = Cfg::kTileK;
+  static constexpr int kWarps = Cfg::kWarps;
+  static constexpr int kStages = Cfg::kStages;
+  static constexpr int kThreads = kWarps * 32;
+  static constexpr int kMinBlocks = 1;
+  static constexpr int kChunks = kD / 8;
+  static constexpr int kQBytes = kTQ * kD * 2;
+  static constexpr int kKVBytes = kTK * kD * 2;
+  static constexpr int kSmemBytes = kQBytes + 2 * kStages * kKVBytes;
+  static constexpr int kStep = kThreads / kChunks;  // rows per copy step
+  static constexpr int kCombineThreads = 128;
+  static_assert(kTQ == 16 * kWarps, "a decode warp owns 16 packed rows");
+  static_assert(Cfg::kMinSplitTiles >= 1, "a split takes at least one tile");
+
+  static constexpr sieve_launch_info launch_info() {
+    return {SIEVE_KERNEL_ABI_VERSION, SIEVE_ABI_OP_DECODE, Kv::kAbi, Elem::kAbi, kD, kTQ, kTK,
+            kThreads, kSmemBytes, kCombineThreads};
+  }
+
+  /// Copies K and V rows [row0, row0 + kTK) of the sequence into swizzled
+  /// tiles; rows at or past len (or on a bad page) are zero-filled.
+  static __device__ __forceinline__ void load_kv(u32 dk, u32 dv, const Kv &kv, int row0, int len,
+                                                 int tid) {
+    const int r0 = tid / kChunks, ch = tid % kChunks;
+    const u32 off = sm80::swz<kChunks>(r0, ch);
+#pragma unroll
+    for (int i = 0; i < kTK / kStep; ++i) {
+      const int r = row0 + r0 + i * kStep;
+      const u16 *kr = nullptr, *vr = nullptr;
+      if (r < len) kv.rows(r, kr, vr);
+      // A null row zero-fills (src-size 0 reads nothing); any valid address
+      // stands in for it.
+      const u32 d = off + i * kStep * kChunks * 16;
+      sm80::cp_async16(dk + d, kr ? kr + ch * 8 : (const u16 *)kv.k, kr != nullptr);
+      sm80::cp_async16(dv + d, vr ? vr + ch * 8 : (const u16 *)kv.v, vr != nullptr);
+    }
+  }
+
+  static __device__ __forceinline__ void run(const sieve_decode_params &p) {
+    extern __shared__ __align__(128) unsigned char smem[];
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int split = blockIdx.x % p.splits, row_tile = blockIdx.x / p.splits;
+    const int kvh = blockIdx.y, b = blockIdx.z;
+    const int group = p.heads / p.kv_heads;
+    const DecodeSeq seq = DecodeSeq::of(p, b);
+    const int r_first = row_tile * kTQ;  // first packed row of this tile
+    const int rows = seq.q_len * group;
+    if (r_first >= rows) return;  // past this sequence's queries
+    const int i_first = r_first / group;
+    const int i_last = walk::min_((r_first + kTQ - 1) / group, seq.q_len - 1);
+    const long long q_off = (long long)seq.k_len - seq.q_len;  // position of query 0
+
+    // This thread's two rows (h = 0, 1) and their positions; padding rows
+    // take the last query's position (computed, never written).
+    const int wrow = warp * 16;
+    int my_i[2], my_h[2];
+    bool my_ok[2];
+    long long my_pos[2];
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int pr = r_first + wrow + (lane >> 2) + h * 8;
+      my_ok[h] = pr < rows;
+      my_i[h] = my_ok[h] ? pr / group : seq.q_len - 1;
+      my_h[h] = kvh * group + (my_ok[h] ? pr % group : 0);
+      my_pos[h] = q_off + my_i[h];
+    }
+
+    using Rules = typename Pattern::template Rules<false>;
+    walk::TileWalk<Rules> tiles(
+        Rules(walk::Rows::make(q_off + i_first, q_off + i_last, Pattern::kBlockQ, Pattern::kBlockK,
+                               seq.k_len)),
+        0, kTK, seq.k_len);
+
+    // This split's share of the walk (walk::take_split).
+    long long remaining = 1LL << 62;
+    if (p.splits > 1) {
+      remaining = walk::take_split(tiles, split, p.splits, Cfg::kMinSplitTiles);
+      if (remaining == 0) {  // an unused split: say so to the combine
+        if ((lane & 3) == 0)
+#pragma unroll
+          for (int h = 0; h < 2; ++h)
+            if (my_ok[h])
+              p.partial_lse[((long long)split * p.batch * p.q_len + (long long)b * p.q_len + my_i[h]) *
+                                p.heads + my_h[h]] = neg_inf();
+        return;
+      }
+    }
+
+    const Kv kv = Kv::make(p, b, kvh);
+    const u32 s_q = smem_addr(smem);
+    const u32 s_k = s_q + kQBytes;
+    const u32 s_v = s_k + kStages * kKVBytes;
+
+    TileQueue<kStages - 1> queue;
+    int load_stage = 0;
+    auto issue = [&](int slot) {  // loads this split's next tile, if any, into a queue slot
+      int t = -1;
+      bool f = false;
+      if (remaining > 0 && tiles.next(t, f)) {
+        --remaining;
+        load_kv(s_k + load_stage * kKVBytes, s_v + load_stage * kKVBytes, kv, t * kTK, seq.k_len,
+                tid);
+      } else {
+        remaining = 0, t = -1;
+      }
+      queue.set(slot, t, f);
+      sm80::cp_async_commit();
+      load_stage = load_stage + 1 == kStages ? 0 : load_stage + 1;
+    };
+
+    // Prologue: the packed Q rows ride in group 0 with tile 0.
+    {
+      const int r0 = tid / kChunks, ch = tid % kChunks;
+      const u16 *gq = (const u16 *)p.q;
+#pragma unroll
+      for (int i = 0; i < kTQ / kStep; ++i) {
+        const int r = r0 + i * kStep, pr = r_first + r;
+        const bool ok = pr < rows;
+        const u16 *src = gq;
+        if (ok)
+          src += seq.offset(p, b, pr / group, kvh * group + pr % group, p.q_stride_b, p.q_stride_h,
+                            p.q_stride_r) + ch * 8;
+        sm80::cp_async16(s_q + sm80::swz<kChunks>(r, ch), src, ok);
+      }
+    }
+#pragma unroll
+    for (int i = 0; i < kStages - 1; ++i) issue(i);
+
+    typename Math::Warp w;
+    w.init(lane);
+    const float sl2 = p.scale * kLog2e;
+    sm80::cp_async_wait<kStages - 2>();
+    __syncthreads();
+#pragma unroll
+    for (int kk = 0; kk < kD / 16; ++kk)
+      sm80::ldsm_x4(w.qf[kk], s_q + wrow * kChunks * 16 + w.voff[kk & 3] + (kk >> 2) * 128);
+
+    int stage = 0;
+    for (;;) {
+      int tile;
+      bool full;
+      queue.pop(tile, full);
+      if (tile < 0) break;
+      sm80::cp_async_wait<kStages - 2>();
+      __syncthreads();
+      issue(kStages - 2);
+      typename Math::Slice s[1];
+      Math::qk(s, w, s_q, s_k + stage * kKVBytes, wrow);
+      if (needs_mask<kTK>(tile, full, seq.k_len))
+        mask_rows<Pattern>(s[0], tile * kTK, seq.k_len, my_pos[0], my_pos[1], lane);
+      Math::softmax_pv(s, w, s_v + stage * kKVBytes, sl2);
+      stage = stage + 1 == kStages ? 0 : stage + 1;
+    }
+    sm80::cp_async_wait<0>();
+
+    // Epilogue: each thread writes its two rows' share straight to memory
+    // (decode writes few rows; no staging).
+    float inv[2], lse[2];
+    finish_rows(w.st[0], inv, lse);
+    const int c0 = (lane & 3) * 2;  // this thread's first column in each 8-column group
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      if (!my_ok[h]) continue;
+      if (p.splits == 1) {
+        u16 *go = (u16 *)p.o + seq.offset(p, b, my_i[h], my_h[h], p.o_stride_b, p.o_stride_h,
+                                          p.o_stride_r);
+#pragma unroll
+        for (int j = 0; j < kD / 8; ++j)
+          *(u32 *)(go + j * 8 + c0) =
+              Elem::pack2(w.o[0][j * 4 + h * 2] * inv[h], w.o[0][j * 4 + h * 2 + 1] * inv[h]);
+        if (p.lse && (lane & 3) == 0) p.lse[(seq.q_row0 + my_i[h]) * p.heads + my_h[h]] = lse[h];
+      } else {
+        const long long cell =
+            ((long long)split * p.batch * p.q_len + (long long)b * p.q_len + my_i[h]) * p.heads +
+            my_h[h];
+        float *po = p.partial_o + cell * kD;
+#pragma unroll
+        for (int j = 0; j < kD / 8; ++j) {
+          f32x2 v;
+          v.x = w.o[0][j * 4 + h * 2] * inv[h];
+          v.y = w.o[0][j * 4 + h * 2 + 1] * inv[h];
+          *(f32x2 *)(po + j * 8 + c0) = v;
+        }
+        if ((lane & 3) == 0) p.partial_lse[cell] = lse[h];
+      }
+    }
+  }
+};
+
+/// Merges the splits' partial results by their LSE: one warp per (query,
+/// head), each lane kD / 32 consecutive columns.
+///   m = max_s lse_s,  w_s = exp(lse_s - m),  o = sum_s w_s o_s / sum_s w_s,
+///   lse = m + log(sum_s w_s);  all lse_s = -inf: o = 0, lse = -inf.
+template <class Cfg>
+struct DecodeCombine {
+  using Elem = typename Cfg::Elem;
+  static constexpr int kD = Cfg::kHeadDim;
+  static constexpr int kThreads = 128;
+  static constexpr int kPer = kD / 32;  // columns per lane: 2 or 4
+  static_assert(kPer == 2 || kPer == 4, "head dim must be 64 or 128");
+
+  static __device__ __forceinline__ void run(const sieve_decode_params &p) {
+    const int lane = threadIdx.x & 31;
+    const long long item = (long long)blockIdx.x * (kThreads / 32) + (threadIdx.x >> 5);
+    const long long cells = (long long)p.batch * p.q_len * p.heads;
+    if (item >= cells) return;
+    const int h = (int)(item % p.heads);
+    const int i = (int)((item / p.heads) % p.q_len);
+    const int b = (int)(item / ((long long)p.heads * p.q_len));
+    const DecodeSeq seq = DecodeSeq::of(p, b);
+    if (i >= seq.q_len) return;
+
+    const long long plane = (long long)p.batch * p.q_len * p.heads;  // cells per split
+    float m = neg_inf();
+    for (int s = 0; s < p.splits; ++s) m = fmax2(m, p.partial_lse[s * plane + item]);
+    float acc[kPer], sum = 0.f;
+#pragma unroll
+    for (int e = 0; e < kPer; ++e) acc[e] = 0.f;
+    if (m != neg_inf()) {
+      for (int s = 0; s < p.splits; ++s) {
+        const float l = p.partial_lse[s * plane + item];
+        if (l == neg_inf()) continue;  // an unused split wrote no O
+        const float wgt = ex2((l - m) * kLog2e);
+        sum += wgt;
+        const float *po = p.partial_o + (s * plane + item) * kD + lane * kPer;
+#pragma unroll
+        for (int e = 0; e < kPer; ++e) acc[e] += wgt * po[e];
+      }
+    }
+    const float inv = sum > 0.f ? 1.f / sum : 0.f;
+    u16 *go = (u16 *)p.o + seq.offset(p, b, i, h, p.o_stride_b, p.o_stride_h, p.o_stride_r) +
+              lane * kPer;
+#pragma unroll
+    for (int e = 0; e < kPer; e += 2) *(u32 *)(go + e) = Elem::pack2(acc[e] * inv, acc[e + 1] * inv);
+    if (p.lse && lane == 0) p.lse[(seq.q_row0 + i) * p.heads + h] = sum > 0.f ? m + lg2(sum) * kLn2 : neg_inf();
+  }
+};
+
+}  // namespace sieve::dev
+
+#endif  // SIEVE_KERNELS_DECODE_SM80_CUH
