@@ -85,14 +85,13 @@ const std::vector<KernelVariant> &codegen::kernelVariants() {
       {"fwd-sm90-wgmma", Operation::Forward, KvLayout::Dense,
        "forward, Hopper wgmma with two consumer warpgroups and 3 cp.async stages",
        "sm_90a; a key block that is a multiple of 64", true},
-      // Not yet run on a GPU: opt-in (or chosen for decode, which no verified
-      // variant implements) until a GPU run checks them.
+      // Verified on an H200 (sm_90a; docs/performance.md, 2026-12-02).
       {"decode-sm80-mma", Operation::Decode, KvLayout::Dense,
        "decode: KV-group heads packed per tile, split-KV with a combine, varlen batches",
-       "sm_80 or newer", false},
+       "sm_80 or newer", true},
       {"decode-sm80-mma-paged", Operation::Decode, KvLayout::Paged,
        "decode-sm80-mma over a paged KV cache (block table; pages of 16-256 keys, multiples of 16)",
-       "sm_80 or newer", false},
+       "sm_80 or newer", true},
   };
   return table;
 }

@@ -27,7 +27,8 @@ bool haveNvrtc(std::string &why) {
 
 api::CompileResult compile(const std::string &spec, const std::string &arch, int headDim,
                            codegen::DType dtype, api::Output output, Status &status,
-                           std::vector<std::string> nvrtcOptions = {}) {
+                           std::vector<std::string> nvrtcOptions = {},
+                           const std::string &variant = "") {
   mlir::MLIRContext ctx;
   LoadedSpec loaded;
   std::string message;
@@ -40,6 +41,7 @@ api::CompileResult compile(const std::string &spec, const std::string &arch, int
   r.kernel.target = *codegen::Target::parse(arch);
   r.kernel.headDim = headDim;
   r.kernel.dtype = dtype;
+  r.kernel.variant = variant;
   r.output = output;
   r.useCache = false;
   r.nvrtcOptions = nvrtcOptions;
@@ -97,6 +99,40 @@ TEST_P(CompileBuiltin, EveryConfigurationCompilesWithoutSpills) {
         EXPECT_LE(res.spillLoadBytes, budget.loads);
         EXPECT_TRUE(res.warnings.empty()) << res.warnings.front();
       }
+}
+
+TEST(SieveCompile, EveryDecodeKernelCompilesWithoutSpills) {
+  // decode-sm80-mma and its paged form x head dims x dtypes x {sm_80, sm_90a}
+  // on the built-ins with the largest walks: both entry points, 0 spill
+  // bytes, no ptxas warnings.
+  std::string why;
+  if (!haveNvrtc(why))
+    GTEST_SKIP() << why;
+  for (std::string builtin : {"power_attention", "longnet", "stride_slash"})
+  for (const char *variant : {"decode-sm80-mma", "decode-sm80-mma-paged"})
+    for (int hd : {64, 128})
+      for (codegen::DType dt : {codegen::DType::BF16, codegen::DType::FP16})
+        for (std::string arch : {"sm_80", "sm_90a"}) {
+          SCOPED_TRACE(builtin + " " + variant + " hd" + std::to_string(hd) + " " +
+                       codegen::dtypeName(dt) + " " + arch);
+          Status s;
+          api::CompileResult r = compile("builtin:" + builtin, arch, hd, dt, api::Output::Cubin, s,
+                                         {"--ptxas-options=-v"}, variant);
+          ASSERT_TRUE(s) << s.message;
+          EXPECT_EQ(std::string(r.config.variant->name), variant);
+          EXPECT_EQ(r.source.find("#include"), std::string::npos) << "not self-contained";
+          EXPECT_NE(r.source.find(std::string(variant).find("paged") != std::string::npos
+                                      ? "sieve::dev::PagedKv>"
+                                      : "sieve::dev::DenseKv>"),
+                    std::string::npos);
+          for (const char *entry : {"sieve_attention_decode", "sieve_attention_combine"}) {
+            KernelResources res;
+            ASSERT_TRUE(parsePtxasLog(r.log, entry, res)) << entry << "\n" << r.log;
+            EXPECT_EQ(res.spillStoreBytes, 0) << entry;
+            EXPECT_EQ(res.spillLoadBytes, 0) << entry;
+            EXPECT_TRUE(res.warnings.empty()) << res.warnings.front();
+          }
+        }
 }
 
 INSTANTIATE_TEST_SUITE_P(Builtins, CompileBuiltin,

@@ -39,6 +39,9 @@ Api fakeApi() {
   a.ctxGetCurrent = [](CUcontext *c) { return *c = fake->current, 0; };
   a.ctxSetCurrent = [](CUcontext c) { return fake->current = c, ++fake->setCurrents, 0; };
   a.ctxGetDevice = [](CUdevice *d) { return *d = 0, 0; };
+  a.deviceGetAttribute = [](int *v, int attribute, CUdevice) {
+    return attribute == CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT ? (*v = 132, 0) : 1;
+  };
   a.ctxPushCurrent = [](CUcontext) { return 0; };
   a.ctxPopCurrent = [](CUcontext *) { return 0; };
   a.deviceGet = [](CUdevice *d, int o) { return *d = o, 0; };
@@ -152,7 +155,7 @@ TEST_F(SieveDriver, AnotherAbiVersionIsRefused) {
   state.info.operation = 7;
   s = AttentionKernel::load(kCubin, kernel);
   ASSERT_FALSE(s);
-  EXPECT_EQ(s.message, "the module is not a forward attention kernel");
+  EXPECT_EQ(s.message, "the module is not a sieve attention kernel");
 }
 
 TEST_F(SieveDriver, NotACubinIsRefusedBeforeTheDriver) {

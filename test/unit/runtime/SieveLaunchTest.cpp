@@ -137,3 +137,102 @@ TEST(SieveLaunch, AFailedAllocationLeavesNull) {
   EXPECT_FALSE(deviceAlloc(16, &ptr));
   EXPECT_EQ(ptr, nullptr);
 }
+
+namespace {
+KernelInfo decodeKernel(bool paged) {
+  KernelInfo k;
+  k.operation = KernelOperation::Decode;
+  k.pagedKv = paged;
+  k.tileQ = 64, k.tileK = 64, k.combineThreads = 128;
+  return k;
+}
+
+DecodeArgs validDecode(bool paged) {
+  DecodeArgs a;
+  a.q = addr(0x100000000), a.k = addr(0x200000000), a.v = addr(0x300000000),
+  a.o = addr(0x400000000);
+  a.batch = 3, a.heads = 32, a.kvHeads = 8, a.qLen = 4, a.kLen = 5000, a.headDim = 128;
+  if (paged) {
+    a.blockTable = reinterpret_cast<const int32_t *>(addr(0x600000000));
+    a.pageSize = 64, a.maxPages = 79, a.numPages = 300;
+  }
+  a.setContiguousStrides();
+  return a;
+}
+
+std::string decodeProblem(const DecodeArgs &a, bool paged, int splits = 1) {
+  Status s = validateDecode(a, decodeKernel(paged), splits);
+  return s ? "" : s.message;
+}
+} // namespace
+
+TEST(SieveLaunch, AValidDecodeLaunchPasses) {
+  EXPECT_EQ(decodeProblem(validDecode(false), false), "");
+  EXPECT_EQ(decodeProblem(validDecode(true), true), "");
+  DecodeArgs a = validDecode(false);
+  a.cuSeqlensQ = reinterpret_cast<const int32_t *>(addr(0x700000000));
+  a.cuSeqlensK = reinterpret_cast<const int32_t *>(addr(0x700001000));
+  a.totalQ = 12, a.totalK = 15000;
+  EXPECT_EQ(decodeProblem(a, false), "");
+  a.workspace = addr(0x800000000), a.workspaceBytes = decodeWorkspaceBytes(a, 4);
+  EXPECT_EQ(decodeProblem(a, false, 4), "");
+}
+
+TEST(SieveLaunch, EachDecodeProblemIsNamed) {
+  struct Case {
+    bool paged;
+    int splits;
+    void (*edit)(DecodeArgs &);
+    const char *message;
+  };
+  const Case cases[] = {
+      {false, 1, [](DecodeArgs &a) { a.q = nullptr; }, "q is null"},
+      {false, 1, [](DecodeArgs &a) { a.qLen = 6000; }, "query length 6000 exceeds key length 5000"},
+      {false, 1, [](DecodeArgs &a) { a.kvHeads = 5; }, "heads (32) must be a multiple of kv heads (5)"},
+      {false, 0, [](DecodeArgs &) {}, "splits must be 1 to 64 (0 = auto) but is 0"},
+      {false, 65, [](DecodeArgs &) {}, "splits must be 1 to 64"},
+      {false, 4, [](DecodeArgs &) {}, "splits = 4 needs a workspace of"},
+      {false, 4, [](DecodeArgs &a) { a.workspace = addr(0x800000000), a.workspaceBytes = 100; },
+       "the workspace has 100 bytes; splits = 4 need"},
+      {false, 4, [](DecodeArgs &a) { a.workspace = addr(0x800000004), a.workspaceBytes = 1 << 30; },
+       "the workspace is not 16-byte aligned"},
+      {false, 1, [](DecodeArgs &a) { a.cuSeqlensQ = reinterpret_cast<const int32_t *>(addr(0x700000000)); },
+       "with cu_seqlens_q, totalQ"},
+      {false, 1, [](DecodeArgs &a) { a.seqlensK = reinterpret_cast<const int32_t *>(addr(0x700000002)); },
+       "seqlens_k is not 4-byte aligned"},
+      {false, 1, [](DecodeArgs &a) { a.blockTable = reinterpret_cast<const int32_t *>(addr(0x600000000)); },
+       "a block table needs a paged kernel"},
+      {true, 1, [](DecodeArgs &a) { a.blockTable = nullptr; }, "a paged kernel needs a block table"},
+      {true, 1, [](DecodeArgs &a) { a.pageSize = 24; }, "page size must be 16 to 256, a multiple of 16, but is 24"},
+      {true, 1, [](DecodeArgs &a) { a.pageSize = 512; }, "page size must be 16 to 256"},
+      {true, 1, [](DecodeArgs &a) { a.maxPages = 78; },
+       "the block table has 78 pages per sequence; key length 5000 needs 79 of 64"},
+      {true, 1, [](DecodeArgs &a) { a.numPages = 0; }, "numPages"},
+      {true, 1, [](DecodeArgs &a) { a.o = addr(0x200000000); }, "o shares memory with k"},
+      {true, 1, [](DecodeArgs &a) { a.kStride[2] = 64; }, "k row stride 64 is smaller than the head dim"},
+  };
+  for (const Case &c : cases) {
+    DecodeArgs a = validDecode(c.paged);
+    c.edit(a);
+    const std::string got = decodeProblem(a, c.paged, c.splits);
+    EXPECT_NE(got.find(c.message), std::string::npos) << "got: '" << got << "', want: '" << c.message << "'";
+  }
+  // A forward kernel is not a decode kernel.
+  Status s = validateDecode(validDecode(false), KernelInfo(), 1);
+  EXPECT_NE(s.message.find("this is a forward kernel"), std::string::npos) << s.message;
+}
+
+TEST(SieveLaunch, DecodeSplitsFollowTheDevice) {
+  DecodeArgs a = validDecode(false);
+  const KernelInfo k = decodeKernel(false);
+  // 3 x 8 CTAs of one row tile (4 queries x 4 heads = 16 rows) on 132 SMs.
+  EXPECT_EQ(chooseDecodeSplits(a, k, 132), 11);
+  a.batch = 64; // 512 CTAs fill the device already
+  EXPECT_EQ(chooseDecodeSplits(a, k, 132), 1);
+  a.batch = 1, a.kvHeads = 1, a.heads = 1, a.kLen = 200; // 4 key tiles: at most 2 splits
+  EXPECT_EQ(chooseDecodeSplits(a, k, 132), 2);
+  EXPECT_EQ(decodeWorkspaceBytes(a, 1), 0u);
+  // splits x rows x heads x (d + 1) floats, the LSE 256-byte aligned.
+  a.kLen = 5000, a.qLen = 4;
+  EXPECT_EQ(decodeWorkspaceBytes(a, 2), size_t(2 * 4 * 128 * 4 + 2 * 4 * 4));
+}
