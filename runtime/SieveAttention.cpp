@@ -233,6 +233,19 @@ struct AttentionKernel::Impl {
     return Status::success();
   }
 
+  /// The module's functions in the calling thread's current context.
+  Status current(const Api *&a, Loaded &out) {
+    CUcontext context;
+    if (Status s = currentContext(a, context); !s)
+      return s;
+    return functionIn(a, context, out);
+  }
+
+  /// The split count of a decode launch in the context `l` belongs to.
+  int splitsFor(const DecodeArgs &args, const Loaded &l) const {
+    return args.splits ? args.splits : chooseDecodeSplits(args, info, l.multiprocessors);
+  }
+
   /// Reads and checks the module's sieve_launch_info.
   Status readInfo(const Api *a, CUmodule module) {
     CUdeviceptr ptr;
@@ -296,11 +309,8 @@ Status AttentionKernel::launch(const AttentionArgs &args, void *stream) const {
   if (Status s = validateLaunch(args, impl->info); !s)
     return s;
   const Api *a;
-  CUcontext context;
-  if (Status s = currentContext(a, context); !s)
-    return s;
   Impl::Loaded loaded;
-  if (Status s = impl->functionIn(a, context, loaded); !s)
+  if (Status s = impl->current(a, loaded); !s)
     return s;
   CUfunction function = loaded.function;
   sieve_fwd_params p{args.q, args.k, args.v, args.o, args.lse, args.batch, args.heads,
@@ -479,17 +489,11 @@ Status AttentionKernel::decodeWorkspace(const DecodeArgs &args, int &splits, siz
     return Status::error("the kernel is not loaded");
   if (impl->info.operation != KernelOperation::Decode)
     return Status::error("this is a forward kernel: it needs no decode workspace");
-  splits = args.splits;
-  if (splits == 0) {
-    const Api *a;
-    CUcontext context;
-    if (Status s = currentContext(a, context); !s)
-      return s;
-    Impl::Loaded loaded;
-    if (Status s = impl->functionIn(a, context, loaded); !s)
-      return s;
-    splits = chooseDecodeSplits(args, impl->info, loaded.multiprocessors);
-  }
+  const Api *a;
+  Impl::Loaded loaded;
+  if (Status s = impl->current(a, loaded); !s)
+    return s;
+  splits = impl->splitsFor(args, loaded);
   bytes = decodeWorkspaceBytes(args, splits);
   return Status::success();
 }
@@ -502,14 +506,10 @@ Status AttentionKernel::launchDecode(const DecodeArgs &args, void *stream) const
     return Status::error("this is a forward kernel: launch it with launch, or compile a decode "
                          "kernel (--kernel decode-sm80-mma)");
   const Api *a;
-  CUcontext context;
-  if (Status s = currentContext(a, context); !s)
-    return s;
   Impl::Loaded loaded;
-  if (Status s = impl->functionIn(a, context, loaded); !s)
+  if (Status s = impl->current(a, loaded); !s)
     return s;
-  const int splits =
-      args.splits ? args.splits : chooseDecodeSplits(args, info, loaded.multiprocessors);
+  const int splits = impl->splitsFor(args, loaded);
   if (Status s = validateDecode(args, info, splits); !s)
     return s;
   const WorkspaceLayout ws(args, splits);

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/sieve/SieveCommands.h"
+#include "tools/sieve/SieveRunCommon.h"
 #include "dialect/SieveMaskFromIR.h"
 #include "passes/SieveTileClassifier.h"
 #include "patterns/SieveSpec.h"
@@ -197,16 +198,9 @@ int cli::runRun(const RunOptions &o) {
     report["check_passed"] = nan == 0 && rel <= (bf16 ? 1e-2 : 5e-3) && lseErr <= 5e-2;
   }
   if (o.repeat > 0) {
-    std::vector<float> times;
-    for (int r = 0; r < o.repeat + 3; ++r) {
-      float ms = 0;
-      if (Status s = timeOnDevice([&] { return kernel.launch(args); }, ms); !s)
-        return error(s.message);
-      if (r >= 3) // three warm-up launches
-        times.push_back(ms);
-    }
-    std::sort(times.begin(), times.end());
-    double median = times[times.size() / 2];
+    double median = 0;
+    if (Status s = medianLaunchMs([&] { return kernel.launch(args); }, o.repeat, median); !s)
+      return error(s.message);
     report["median_ms"] = median;
     report["tflops"] = 4.0 * o.batch * o.heads * o.headDim * double(pairs) / (median * 1e-3) / 1e12;
   }
@@ -218,13 +212,7 @@ int cli::runRun(const RunOptions &o) {
   }
   for (void *p : {q.device, k.device, v.device, out.device, lseDevice})
     deviceFree(p);
-  if (o.json) {
-    llvm::outs() << report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-                 << "\n";
-  } else {
-    for (auto it = report.begin(); it != report.end(); ++it)
-      llvm::outs() << "  " << it.key() << ": " << it.value().dump() << "\n";
-  }
+  printReport(report, o.json);
   bool failed = nan != 0 || (o.check && !report["check_passed"].get<bool>());
   if (failed)
     return error(std::string("the kernel's output ") +

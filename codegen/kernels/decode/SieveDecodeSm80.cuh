@@ -65,21 +65,14 @@ struct DecodeSeq {
 template <class Cfg, class Pattern, class Kv>
 struct DecodeSm80 {
   using Math = FwdSm80<Cfg, Pattern, Kv>;  // the math and the per-warp state
-  using Elem = typename Cfg::Elem;
-  static constexpr int kD = Cfg::kHeadDim;
-  static constexpr int kTQ = Cfg::kTileQ;
-  static constexpr int kTK = Cfg::kTileK;
-  static constexpr int kWarps = Cfg::kWarps;
-  static constexpr int kStages = Cfg::kStages;
-  static constexpr int kThreads = kWarps * 32;
-  static constexpr int kMinBlocks = 1;
-  static constexpr int kChunks = kD / 8;
-  static constexpr int kQBytes = kTQ * kD * 2;
-  static constexpr int kKVBytes = kTK * kD * 2;
-  static constexpr int kSmemBytes = kQBytes + 2 * kStages * kKVBytes;
+  using Elem = typename Math::Elem;
+  static constexpr int kD = Math::kD, kTQ = Math::kTQ, kTK = Math::kTK, kStages = Math::kStages;
+  static constexpr int kThreads = Math::kThreads, kChunks = Math::kChunks, kMinBlocks = 1;
+  static constexpr int kQBytes = Math::kQBytes, kKVBytes = Math::kKVBytes;
+  static constexpr int kSmemBytes = Math::kSmemBytes;
   static constexpr int kStep = kThreads / kChunks;  // rows per copy step
   static constexpr int kCombineThreads = 128;
-  static_assert(kTQ == 16 * kWarps, "a decode warp owns 16 packed rows");
+  static_assert(Math::kMT == 1, "a decode warp owns 16 packed rows");
   static_assert(Cfg::kMinSplitTiles >= 1, "a split takes at least one tile");
 
   static constexpr sieve_launch_info launch_info() {
@@ -261,41 +254,62 @@ struct DecodeSm80 {
 /// head), each lane kD / 32 consecutive columns.
 ///   m = max_s lse_s,  w_s = exp(lse_s - m),  o = sum_s w_s o_s / sum_s w_s,
 ///   lse = m + log(sum_s w_s);  all lse_s = -inf: o = 0, lse = -inf.
+/// Lane j reads the LSEs of splits j and j + 32 (splits <= 64, which the
+/// runtime checks), so the weights take one memory round trip and two warp
+/// reductions; the O loop then has no loads that wait on each other.
 template <class Cfg>
 struct DecodeCombine {
   using Elem = typename Cfg::Elem;
   static constexpr int kD = Cfg::kHeadDim;
   static constexpr int kThreads = 128;
   static constexpr int kPer = kD / 32;  // columns per lane: 2 or 4
+  static constexpr int kMaxSplits = 64;
   static_assert(kPer == 2 || kPer == 4, "head dim must be 64 or 128");
 
   static __device__ __forceinline__ void run(const sieve_decode_params &p) {
     const int lane = threadIdx.x & 31;
     const long long item = (long long)blockIdx.x * (kThreads / 32) + (threadIdx.x >> 5);
     const long long cells = (long long)p.batch * p.q_len * p.heads;
-    if (item >= cells) return;
+    if (item >= cells) return;  // whole warps: item is per warp
     const int h = (int)(item % p.heads);
     const int i = (int)((item / p.heads) % p.q_len);
     const int b = (int)(item / ((long long)p.heads * p.q_len));
     const DecodeSeq seq = DecodeSeq::of(p, b);
     if (i >= seq.q_len) return;
 
-    const long long plane = (long long)p.batch * p.q_len * p.heads;  // cells per split
-    float m = neg_inf();
-    for (int s = 0; s < p.splits; ++s) m = fmax2(m, p.partial_lse[s * plane + item]);
-    float acc[kPer], sum = 0.f;
+    const long long plane = cells;  // cells per split
+    const int splits = p.splits < kMaxSplits ? p.splits : kMaxSplits;
+    float l[2], w[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const int s = lane + 32 * r;
+      l[r] = s < splits ? p.partial_lse[s * plane + item] : neg_inf();
+    }
+    float m = fmax2(l[0], l[1]);
+#pragma unroll
+    for (int x = 16; x >= 1; x >>= 1) m = fmax2(m, shfl_xor(m, x));
+    float sum = 0.f;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      // An unused split (lse -inf) weighs 0 and its O, never written, is not used.
+      w[r] = l[r] == neg_inf() ? 0.f : ex2((l[r] - m) * kLog2e);
+      sum += w[r];
+    }
+#pragma unroll
+    for (int x = 16; x >= 1; x >>= 1) sum += shfl_xor(sum, x);
+
+    float acc[kPer];
 #pragma unroll
     for (int e = 0; e < kPer; ++e) acc[e] = 0.f;
-    if (m != neg_inf()) {
-      for (int s = 0; s < p.splits; ++s) {
-        const float l = p.partial_lse[s * plane + item];
-        if (l == neg_inf()) continue;  // an unused split wrote no O
-        const float wgt = ex2((l - m) * kLog2e);
-        sum += wgt;
-        const float *po = p.partial_o + (s * plane + item) * kD + lane * kPer;
+    const float *po = p.partial_o + item * kD + lane * kPer;
+#pragma unroll 4
+    for (int s = 0; s < splits; ++s) {
+      const float wgt = __shfl_sync(0xffffffffu, s < 32 ? w[0] : w[1], s & 31);
+      float x[kPer];
 #pragma unroll
-        for (int e = 0; e < kPer; ++e) acc[e] += wgt * po[e];
-      }
+      for (int e = 0; e < kPer; ++e) x[e] = po[s * plane * kD + e];
+#pragma unroll
+      for (int e = 0; e < kPer; ++e) acc[e] += wgt > 0.f ? wgt * x[e] : 0.f;
     }
     const float inv = sum > 0.f ? 1.f / sum : 0.f;
     u16 *go = (u16 *)p.o + seq.offset(p, b, i, h, p.o_stride_b, p.o_stride_h, p.o_stride_r) +

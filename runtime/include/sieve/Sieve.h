@@ -65,7 +65,8 @@ struct KernelVariantInfo {
 };
 std::vector<KernelVariantInfo> kernelVariants();
 
-/// Compiles the forward kernel of `spec`: "builtin:NAME", a path to a .json
+/// Compiles the kernel of `spec` (forward, or the decode variant
+/// options.kernel names: launch that with AttentionKernel::launchDecode): "builtin:NAME", a path to a .json
 /// or .mlir file, or the text of a JSON spec (its first character other than
 /// whitespace is '{'). Errors carry the spec's own located messages; warnings
 /// go to out.warnings.
