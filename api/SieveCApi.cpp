@@ -222,6 +222,64 @@ extern "C" int sieve_kernel_launch(const sieve_kernel *kernel, const sieve_atten
   return fail(kernel->kernel.launch(a, stream), error, error_size);
 }
 
+namespace {
+/// The C++ form of a decode launch (the dtype checked).
+Status toDecodeArgs(const sieve_decode_args &c, DecodeArgs &a) {
+  a.q = c.q, a.k = c.k, a.v = c.v, a.o = c.o, a.lse = c.lse;
+  a.cuSeqlensQ = c.cu_seqlens_q, a.cuSeqlensK = c.cu_seqlens_k;
+  a.seqlensK = c.seqlens_k, a.blockTable = c.block_table;
+  a.batch = c.batch, a.heads = c.heads, a.kvHeads = c.kv_heads;
+  a.qLen = c.q_len, a.kLen = c.k_len, a.headDim = c.head_dim;
+  a.totalQ = c.total_q, a.totalK = c.total_k;
+  a.pageSize = c.page_size, a.maxPages = c.max_pages, a.numPages = c.num_pages;
+  a.splits = c.splits, a.workspace = c.workspace, a.workspaceBytes = c.workspace_bytes;
+  std::memcpy(a.qStride, c.q_stride, sizeof a.qStride);
+  std::memcpy(a.kStride, c.k_stride, sizeof a.kStride);
+  std::memcpy(a.vStride, c.v_stride, sizeof a.vStride);
+  std::memcpy(a.oStride, c.o_stride, sizeof a.oStride);
+  a.scale = c.scale;
+  return toElementType(capi::rawDtype(c.dtype), a.dtype);
+}
+} // namespace
+
+extern "C" void sieve_set_decode_strides(sieve_decode_args *args) {
+  if (!args)
+    return;
+  DecodeArgs a;
+  a.blockTable = args->block_table;
+  a.heads = args->heads, a.kvHeads = args->kv_heads, a.qLen = args->q_len, a.kLen = args->k_len;
+  a.headDim = args->head_dim, a.pageSize = args->page_size;
+  a.setContiguousStrides();
+  std::memcpy(args->q_stride, a.qStride, sizeof a.qStride);
+  std::memcpy(args->k_stride, a.kStride, sizeof a.kStride);
+  std::memcpy(args->v_stride, a.vStride, sizeof a.vStride);
+  std::memcpy(args->o_stride, a.oStride, sizeof a.oStride);
+}
+
+extern "C" int sieve_kernel_decode_workspace(const sieve_kernel *kernel,
+                                             const sieve_decode_args *args, int *splits,
+                                             size_t *bytes, char *error, size_t error_size) {
+  if (!kernel || !args || !splits || !bytes)
+    return fail(Status::error(!kernel ? "kernel is null"
+                              : !args ? "args is null"
+                                      : "splits and bytes must not be null"),
+                error, error_size);
+  DecodeArgs a;
+  if (Status s = toDecodeArgs(*args, a); !s)
+    return fail(s, error, error_size);
+  return fail(kernel->kernel.decodeWorkspace(a, *splits, *bytes), error, error_size);
+}
+
+extern "C" int sieve_kernel_launch_decode(const sieve_kernel *kernel, const sieve_decode_args *args,
+                                          void *stream, char *error, size_t error_size) {
+  if (!kernel || !args)
+    return fail(Status::error(kernel ? "args is null" : "kernel is null"), error, error_size);
+  DecodeArgs a;
+  if (Status s = toDecodeArgs(*args, a); !s)
+    return fail(s, error, error_size);
+  return fail(kernel->kernel.launchDecode(a, stream), error, error_size);
+}
+
 extern "C" void sieve_kernel_destroy(sieve_kernel *kernel) { delete kernel; }
 
 extern "C" int sieve_device_alloc(size_t bytes, void **ptr, char *error, size_t error_size) {

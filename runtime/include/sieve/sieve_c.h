@@ -76,6 +76,45 @@ void sieve_set_contiguous_strides(sieve_attention_args *args);
 int sieve_kernel_launch(const sieve_kernel *kernel, const sieve_attention_args *args,
                         void *stream, char *error, size_t error_size);
 
+/* One decode launch of a decode kernel (compile with options.kernel =
+ * "decode-sm80-mma" or "decode-sm80-mma-paged"): variable-length batches,
+ * dense or paged KV, split-KV. Fields as sieve::DecodeArgs
+ * (sieve/Attention.h); the exact addressing is sieve_decode_params in
+ * sieve/sieve_kernel_abi.h and docs/decode.md. Arrays are on the device. */
+typedef struct {
+  const void *q, *k, *v;
+  void *o;
+  float *lse;                   /* [total_q, heads] or NULL */
+  const int32_t *cu_seqlens_q;  /* [batch + 1] or NULL: q_len each */
+  const int32_t *cu_seqlens_k;  /* dense KV: [batch + 1] or NULL */
+  const int32_t *seqlens_k;     /* [batch] or NULL: k_len each */
+  const int32_t *block_table;   /* paged KV: [batch, max_pages] */
+  int batch, heads, kv_heads, q_len, k_len, head_dim; /* q_len, k_len: maxima */
+  sieve_dtype dtype;
+  int64_t total_q, total_k;     /* rows of packed q/o and K/V (with cu_seqlens_*) */
+  int page_size, max_pages, num_pages;
+  int splits;                   /* 0: chosen for the device; 1: no combine */
+  void *workspace;              /* splits > 1: sieve_kernel_decode_workspace bytes */
+  size_t workspace_bytes;
+  int64_t q_stride[3], k_stride[3], v_stride[3], o_stride[3]; /* paged K/V: page, head, slot */
+  float scale;                  /* 0: 1 / sqrt(head_dim) */
+} sieve_decode_args;
+
+/* Fills contiguous strides: q, o [batch or total, q_len, heads, head_dim];
+ * K, V [batch, k_len, kv_heads, head_dim], or with a block table
+ * [num_pages, page_size, kv_heads, head_dim]. */
+void sieve_set_decode_strides(sieve_decode_args *args);
+
+/* The split count a launch of `args` uses on the current device and the
+ * workspace bytes it needs (0 for one split). */
+int sieve_kernel_decode_workspace(const sieve_kernel *kernel, const sieve_decode_args *args,
+                                  int *splits, size_t *bytes, char *error, size_t error_size);
+
+/* Validates and launches the decode kernel (and the combine when splits >
+ * 1) on `stream`; allocates nothing and does not synchronise. */
+int sieve_kernel_launch_decode(const sieve_kernel *kernel, const sieve_decode_args *args,
+                               void *stream, char *error, size_t error_size);
+
 void sieve_kernel_destroy(sieve_kernel *kernel);
 
 /* Device memory for applications without their own CUDA memory management,

@@ -110,3 +110,39 @@ TEST(SieveApi, CompiledBinariesPassTheCacheChecks) {
   EXPECT_TRUE(looksLikeCubin(result.cubin));
   EXPECT_TRUE(looksLikePtx(std::vector<char>(result.ptx.begin(), result.ptx.end())));
 }
+
+// The C decode surface: the strides it fills are the C++ ones, and argument
+// problems are errors, not crashes (a launch itself needs a GPU:
+// bench/gpu/check_decode.sh runs it through `sieve run`).
+TEST(SieveCApi, DecodeArgumentsMatchTheCppApi) {
+  for (bool paged : {false, true}) {
+    sieve_decode_args c{};
+    c.heads = 32, c.kv_heads = 8, c.q_len = 4, c.k_len = 5000, c.head_dim = 128;
+    c.page_size = 64;
+    if (paged)
+      c.block_table = reinterpret_cast<const int32_t *>(0x1000);
+    sieve_set_decode_strides(&c);
+    DecodeArgs a;
+    a.heads = 32, a.kvHeads = 8, a.qLen = 4, a.kLen = 5000, a.headDim = 128, a.pageSize = 64;
+    a.blockTable = c.block_table;
+    a.setContiguousStrides();
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_EQ(c.q_stride[i], a.qStride[i]);
+      EXPECT_EQ(c.k_stride[i], a.kStride[i]);
+      EXPECT_EQ(c.v_stride[i], a.vStride[i]);
+      EXPECT_EQ(c.o_stride[i], a.oStride[i]);
+    }
+    // [pages, page_size, kv_heads, d] or [batch, k_len, kv_heads, d].
+    EXPECT_EQ(c.k_stride[0], int64_t(paged ? 64 : 5000) * 8 * 128);
+    EXPECT_EQ(c.k_stride[2], 8 * 128);
+  }
+  char error[256] = "";
+  sieve_decode_args c{};
+  EXPECT_NE(sieve_kernel_launch_decode(nullptr, &c, nullptr, error, sizeof error), 0);
+  EXPECT_STREQ(error, "kernel is null");
+  int splits = 0;
+  size_t bytes = 0;
+  EXPECT_NE(sieve_kernel_decode_workspace(nullptr, &c, &splits, &bytes, error, sizeof error), 0);
+  EXPECT_STREQ(error, "kernel is null");
+  sieve_set_decode_strides(nullptr); // no crash
+}
