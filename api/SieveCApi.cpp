@@ -280,6 +280,71 @@ extern "C" int sieve_kernel_launch_decode(const sieve_kernel *kernel, const siev
   return fail(kernel->kernel.launchDecode(a, stream), error, error_size);
 }
 
+namespace {
+/// The C++ form of a backward launch (the dtype checked).
+Status toBackwardArgs(const sieve_backward_args &c, BackwardArgs &a) {
+  a.q = c.q, a.k = c.k, a.v = c.v, a.o = c.o, a.dO = c.d_o, a.lse = c.lse;
+  a.dq = c.dq, a.dk = c.dk, a.dv = c.dv;
+  a.batch = c.batch, a.heads = c.heads, a.kvHeads = c.kv_heads;
+  a.qLen = c.q_len, a.kLen = c.k_len, a.headDim = c.head_dim;
+  const std::pair<int64_t *, const int64_t *> strides[] = {
+      {a.qStride, c.q_stride},   {a.kStride, c.k_stride},   {a.vStride, c.v_stride},
+      {a.oStride, c.o_stride},   {a.dOStride, c.do_stride}, {a.dqStride, c.dq_stride},
+      {a.dkStride, c.dk_stride}, {a.dvStride, c.dv_stride}};
+  for (auto [to, from] : strides)
+    std::memcpy(to, from, 3 * sizeof(int64_t));
+  a.scale = c.scale;
+  a.deterministic = c.deterministic != 0;
+  a.workspace = c.workspace, a.workspaceBytes = c.workspace_bytes;
+  return toElementType(capi::rawDtype(c.dtype), a.dtype);
+}
+} // namespace
+
+extern "C" void sieve_set_backward_strides(sieve_backward_args *args) {
+  if (!args)
+    return;
+  BackwardArgs a;
+  a.heads = args->heads, a.kvHeads = args->kv_heads, a.qLen = args->q_len, a.kLen = args->k_len;
+  a.headDim = args->head_dim;
+  a.setContiguousStrides();
+  const std::pair<int64_t *, const int64_t *> strides[] = {
+      {args->q_stride, a.qStride},   {args->k_stride, a.kStride},   {args->v_stride, a.vStride},
+      {args->o_stride, a.oStride},   {args->do_stride, a.dOStride}, {args->dq_stride, a.dqStride},
+      {args->dk_stride, a.dkStride}, {args->dv_stride, a.dvStride}};
+  for (auto [to, from] : strides)
+    std::memcpy(to, from, 3 * sizeof(int64_t));
+}
+
+extern "C" int sieve_kernel_backward_workspace(const sieve_kernel *kernel,
+                                               const sieve_backward_args *args, size_t *bytes,
+                                               char *error, size_t error_size) {
+  if (!kernel || !args || !bytes)
+    return fail(Status::error(!kernel ? "kernel is null"
+                              : !args ? "args is null"
+                                      : "bytes must not be null"),
+                error, error_size);
+  if (kernel->kernel.info().operation != KernelOperation::Backward)
+    return fail(Status::error("this is not a backward kernel: compile one with kernel = "
+                              "\"bwd-sm80-mma\""),
+                error, error_size);
+  BackwardArgs a;
+  if (Status s = toBackwardArgs(*args, a); !s)
+    return fail(s, error, error_size);
+  *bytes = backwardWorkspaceBytes(a, kernel->kernel.info());
+  return 0;
+}
+
+extern "C" int sieve_kernel_launch_backward(const sieve_kernel *kernel,
+                                            const sieve_backward_args *args, void *stream,
+                                            char *error, size_t error_size) {
+  if (!kernel || !args)
+    return fail(Status::error(kernel ? "args is null" : "kernel is null"), error, error_size);
+  BackwardArgs a;
+  if (Status s = toBackwardArgs(*args, a); !s)
+    return fail(s, error, error_size);
+  return fail(kernel->kernel.launchBackward(a, stream), error, error_size);
+}
+
 extern "C" void sieve_kernel_destroy(sieve_kernel *kernel) { delete kernel; }
 
 extern "C" int sieve_device_alloc(size_t bytes, void **ptr, char *error, size_t error_size) {

@@ -12,6 +12,7 @@
 #include "dialect/SieveMaskFromIR.h"
 #include "dialect/SieveOps.h"
 #include "mlir/IR/SymbolTable.h"
+#include "runtime/include/sieve/sieve_kernel_abi.h"
 
 #include <cctype>
 #include <climits>
@@ -276,6 +277,8 @@ void emitRules(std::ostream &os, const mask::Pattern &p) {
 const char *templateName(const KernelVariant &v) {
   if (v.operation == Operation::Decode)
     return "sieve::dev::DecodeSm80";
+  if (v.operation == Operation::Backward)
+    return "sieve::dev::BwdSm80";
   return std::string(v.name) == "fwd-sm90-wgmma" ? "sieve::dev::FwdSm90" : "sieve::dev::FwdSm80";
 }
 } // namespace
@@ -328,8 +331,11 @@ mlir::FailureOr<std::string> codegen::emitKernelSource(PlanOp plan, const Kernel
     os << kSieveSm90 << "\n" << kSieveFwdSm90 << "\n";
   else
     os << kSieveFwdSm80 << "\n";
+  const bool backward = v.operation == Operation::Backward;
   if (decode)
     os << kSieveDecodeSm80 << "\n";
+  if (backward)
+    os << kSieveBwdSm80 << "\n";
   os << emitPatternCode(*m) << "\n"
      << "struct SieveKernelConfig {\n"
      << "  using Elem = sieve::dev::" << (c.dtype == DType::FP16 ? "Fp16" : "Bf16") << ";\n"
@@ -339,11 +345,25 @@ mlir::FailureOr<std::string> codegen::emitKernelSource(PlanOp plan, const Kernel
   if (decode)
     os << "  static constexpr int kMinSplitTiles = " << c.minSplitTiles << ";\n";
   os << "};\n"
-     << "using SieveKernel = " << templateName(v) << "<SieveKernelConfig, sieve_gen::Pattern, "
-     << (v.kvLayout == KvLayout::Paged ? "sieve::dev::PagedKv" : "sieve::dev::DenseKv") << ">;\n\n"
-     << "extern \"C\" __constant__ sieve_launch_info sieve_launch = SieveKernel::launch_info();\n\n"
-     << "extern \"C\" __global__ void __launch_bounds__(SieveKernel::kThreads, "
-        "SieveKernel::kMinBlocks)\n";
+     << "using SieveKernel = " << templateName(v) << "<SieveKernelConfig, sieve_gen::Pattern"
+     << (backward ? ""
+                  : v.kvLayout == KvLayout::Paged ? ", sieve::dev::PagedKv" : ", sieve::dev::DenseKv")
+     << ">;\n\n"
+     << "extern \"C\" __constant__ sieve_launch_info sieve_launch = SieveKernel::launch_info();\n\n";
+  const char *const bounds = "extern \"C\" __global__ void __launch_bounds__(SieveKernel::kThreads, "
+                             "SieveKernel::kMinBlocks)\n";
+  if (backward) {
+    // Four entry points, one per step (sieve_kernel_abi.h, sieve_bwd_params).
+    const std::pair<const char *, const char *> entries[] = {{SIEVE_BWD_PRE_ENTRY, "pre"},
+                                                             {SIEVE_BWD_ENTRY, "run"},
+                                                             {SIEVE_BWD_POST_ENTRY, "post"},
+                                                             {SIEVE_BWD_DQ_ENTRY, "run_dq"}};
+    for (auto [entry, fn] : entries)
+      os << bounds << "    " << entry << "(const sieve_bwd_params p) {\n"
+         << "  SieveKernel::" << fn << "(p);\n}\n\n";
+    return os.str();
+  }
+  os << bounds;
   if (!decode) {
     os << "    sieve_attention_fwd(const sieve_fwd_params p) {\n"
        << "  SieveKernel::run(p);\n}\n";

@@ -14,12 +14,28 @@ const char *codegen::operationName(Operation op) {
   switch (op) {
   case Operation::Forward: return "forward";
   case Operation::Decode: return "decode";
+  case Operation::Backward: return "backward";
   }
   return "?";
 }
 
 const char *codegen::entryPoint(Operation op) {
-  return op == Operation::Decode ? SIEVE_DECODE_ENTRY : SIEVE_FWD_ENTRY;
+  switch (op) {
+  case Operation::Forward: return SIEVE_FWD_ENTRY;
+  case Operation::Decode: return SIEVE_DECODE_ENTRY;
+  case Operation::Backward: return SIEVE_BWD_ENTRY;
+  }
+  return "?";
+}
+
+std::vector<const char *> codegen::entryPoints(Operation op) {
+  switch (op) {
+  case Operation::Forward: return {SIEVE_FWD_ENTRY};
+  case Operation::Decode: return {SIEVE_DECODE_ENTRY, SIEVE_COMBINE_ENTRY};
+  case Operation::Backward:
+    return {SIEVE_BWD_ENTRY, SIEVE_BWD_PRE_ENTRY, SIEVE_BWD_POST_ENTRY, SIEVE_BWD_DQ_ENTRY};
+  }
+  return {};
 }
 
 const char *codegen::kvLayoutName(KvLayout kv) {
@@ -92,6 +108,11 @@ const std::vector<KernelVariant> &codegen::kernelVariants() {
       {"decode-sm80-mma-paged", Operation::Decode, KvLayout::Paged,
        "decode-sm80-mma over a paged KV cache (block table; pages of 16-256 keys, multiples of 16)",
        "sm_80 or newer", true},
+      // Not yet run on a GPU: forced with --kernel, never the default.
+      {"bwd-sm80-mma", Operation::Backward, KvLayout::Dense,
+       "backward: the transposed walk per key tile, dK/dV in registers, dQ by fp32 atomics "
+       "(or a deterministic dQ pass)",
+       "sm_80 or newer", false},
   };
   return table;
 }
@@ -130,6 +151,12 @@ std::optional<KernelConfig> configure(const KernelVariant &v, const KernelReques
     // Two warpgroups of 64 query rows; S = Q K^T is one m64nK wgmma chain.
     c.tileQ = 128, c.warps = 8, c.stages = 3;
     c.tileK = blockK % 128 == 0 ? 128 : 64;
+    return c;
+  }
+  if (v.operation == Operation::Backward) {
+    // 4 warps of 16 rows both ways (key rows in the main kernel, query rows
+    // in the dQ pass): 64 x 64 tiles, one tile in flight.
+    c.tileQ = 64, c.tileK = 64, c.warps = 4, c.stages = 2;
     return c;
   }
   if (v.operation == Operation::Decode) {
@@ -188,7 +215,7 @@ std::optional<KernelConfig> codegen::chooseKernel(const KernelRequest &r, int64_
   // The fastest verified variant that applies (wgmma on sm_90a, else
   // mma.sync); failing that, an unverified one.
   static const char *const kPreference[] = {"fwd-sm90-wgmma", "fwd-sm80-mma", "decode-sm80-mma",
-                                            "decode-sm80-mma-paged"};
+                                            "decode-sm80-mma-paged", "bwd-sm80-mma"};
   for (bool verified : {true, false})
     for (const char *name : kPreference) {
       const KernelVariant *v = findKernelVariant(name);

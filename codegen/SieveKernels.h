@@ -27,11 +27,15 @@ const char *dtypeName(DType dtype);
 /// Forward: the prefill kernels (queries in 128-row tiles of one head).
 /// Decode: few queries per sequence, the heads of a KV group packed into one
 /// tile, split-KV, variable-length batches; dense or paged KV.
-enum class Operation { Forward, Decode };
+/// Backward: dq, dk, dv from the forward's o and lse (four entry points).
+enum class Operation { Forward, Decode, Backward };
 enum class KvLayout { Dense, Paged };
 const char *operationName(Operation op);
-/// The kernel entry point of a module of this operation (sieve_kernel_abi.h).
+/// The kernel entry point of a module of this operation (sieve_kernel_abi.h);
+/// for backward, the main (per key tile) entry.
 const char *entryPoint(Operation op);
+/// Every entry point of a module of this operation, the main one first.
+std::vector<const char *> entryPoints(Operation op);
 const char *kvLayoutName(KvLayout kv);
 
 /// A compilation target: sm_XY, or sm_XYa for the architecture-specific

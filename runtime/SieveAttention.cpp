@@ -19,6 +19,7 @@ namespace {
 // struct must be the device's: both compile sieve_kernel_abi.h.
 static_assert(sizeof(sieve_fwd_params) == 5 * 8 + 6 * 4 + 12 * 8, "unexpected padding");
 static_assert(sizeof(sieve_decode_params) == 11 * 8 + 10 * 4 + 12 * 8, "unexpected padding");
+static_assert(sizeof(sieve_bwd_params) == 12 * 8 + 8 * 4 + 24 * 8, "unexpected padding");
 
 
 /// The addresses [begin, end) a tensor's elements lie in.
@@ -173,6 +174,7 @@ struct AttentionKernel::Impl {
     CUmodule module;
     CUfunction function;
     CUfunction combine; ///< Decode modules only.
+    CUfunction pre, post, dq; ///< Backward modules only (function: the main entry).
     int multiprocessors; ///< Of the context's device.
   };
   std::mutex mutex;
@@ -199,24 +201,37 @@ struct AttentionKernel::Impl {
         out = l;
         return Status::success();
       }
-    Loaded l{context, nullptr, nullptr, nullptr, 0};
+    Loaded l{context, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 0};
     if (Status s = check(a->moduleLoadData(&l.module, image.data()), "cuModuleLoadData"); !s)
       return s;
     // The first load reads the launch information (the same in every context).
     Status s = loaded.empty() ? readInfo(a, l.module) : Status::success();
-    const bool decode = info.operation == KernelOperation::Decode;
-    const char *entry = decode ? SIEVE_DECODE_ENTRY : SIEVE_FWD_ENTRY;
-    if (s)
-      s = check(a->moduleGetFunction(&l.function, l.module, entry),
-                (std::string("the module has no ") + entry).c_str());
-    if (s && decode)
-      s = check(a->moduleGetFunction(&l.combine, l.module, SIEVE_COMBINE_ENTRY),
-                "the module has no " SIEVE_COMBINE_ENTRY);
+    auto get = [&](CUfunction *f, const char *entry) {
+      if (s)
+        s = check(a->moduleGetFunction(f, l.module, entry),
+                  (std::string("the module has no ") + entry).c_str());
+    };
     // Above 48 KiB of dynamic shared memory the limit must be raised.
-    if (s)
-      s = check(a->funcSetAttribute(l.function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                                    info.sharedBytes),
-                "cuFuncSetAttribute(max dynamic shared memory)");
+    auto raise = [&](CUfunction f, int bytes) {
+      if (s)
+        s = check(a->funcSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes),
+                  "cuFuncSetAttribute(max dynamic shared memory)");
+    };
+    switch (info.operation) {
+    case KernelOperation::Forward: get(&l.function, SIEVE_FWD_ENTRY); break;
+    case KernelOperation::Decode:
+      get(&l.function, SIEVE_DECODE_ENTRY);
+      get(&l.combine, SIEVE_COMBINE_ENTRY);
+      break;
+    case KernelOperation::Backward:
+      get(&l.function, SIEVE_BWD_ENTRY);
+      get(&l.pre, SIEVE_BWD_PRE_ENTRY);
+      get(&l.post, SIEVE_BWD_POST_ENTRY);
+      get(&l.dq, SIEVE_BWD_DQ_ENTRY);
+      raise(l.dq, info.auxSharedBytes);
+      break;
+    }
+    raise(l.function, info.sharedBytes);
     CUdevice device = 0;
     if (s)
       s = check(a->ctxGetDevice(&device), "cuCtxGetDevice");
@@ -264,10 +279,13 @@ struct AttentionKernel::Impl {
                            " but this sieve reads version " +
                            std::to_string(SIEVE_KERNEL_ABI_VERSION) + ": compile it again");
     if (size != sizeof li ||
-        (li.operation != SIEVE_ABI_OP_FORWARD && li.operation != SIEVE_ABI_OP_DECODE))
+        (li.operation != SIEVE_ABI_OP_FORWARD && li.operation != SIEVE_ABI_OP_DECODE &&
+         li.operation != SIEVE_ABI_OP_BACKWARD))
       return Status::error("the module is not a sieve attention kernel");
-    info.operation =
-        li.operation == SIEVE_ABI_OP_DECODE ? KernelOperation::Decode : KernelOperation::Forward;
+    info.operation = li.operation == SIEVE_ABI_OP_DECODE     ? KernelOperation::Decode
+                     : li.operation == SIEVE_ABI_OP_BACKWARD ? KernelOperation::Backward
+                                                             : KernelOperation::Forward;
+    info.auxSharedBytes = li.aux_shared_bytes;
     info.pagedKv = li.kv_layout == SIEVE_ABI_KV_PAGED;
     info.combineThreads = li.combine_threads;
     info.headDim = li.head_dim;
@@ -304,8 +322,10 @@ Status AttentionKernel::load(const std::vector<char> &cubin, AttentionKernel &ou
 Status AttentionKernel::launch(const AttentionArgs &args, void *stream) const {
   if (!impl)
     return Status::error("the kernel is not loaded");
-  if (impl->info.operation != KernelOperation::Forward)
+  if (impl->info.operation == KernelOperation::Decode)
     return Status::error("this is a decode kernel: launch it with launchDecode");
+  if (impl->info.operation == KernelOperation::Backward)
+    return Status::error("this is a backward kernel: launch it with launchBackward");
   if (Status s = validateLaunch(args, impl->info); !s)
     return s;
   const Api *a;
@@ -503,8 +523,9 @@ Status AttentionKernel::launchDecode(const DecodeArgs &args, void *stream) const
     return Status::error("the kernel is not loaded");
   const KernelInfo &info = impl->info;
   if (info.operation != KernelOperation::Decode)
-    return Status::error("this is a forward kernel: launch it with launch, or compile a decode "
-                         "kernel (--kernel decode-sm80-mma)");
+    return Status::error(std::string("this is a ") +
+                         (info.operation == KernelOperation::Backward ? "backward" : "forward") +
+                         " kernel: decode needs a decode kernel (--kernel decode-sm80-mma)");
   const Api *a;
   Impl::Loaded loaded;
   if (Status s = impl->current(a, loaded); !s)
@@ -543,4 +564,168 @@ Status AttentionKernel::launchDecode(const DecodeArgs &args, void *stream) const
   return check(a->launchKernel(loaded.combine, blocks, 1, 1, unsigned(info.combineThreads), 1, 1, 0,
                                s, params, nullptr),
                "cuLaunchKernel(combine)");
+}
+
+//===----------------------------------------------------------------------===//
+// Backward
+//===----------------------------------------------------------------------===//
+
+void BackwardArgs::setContiguousStrides() {
+  auto fill = [&](int64_t *s, int64_t heads, int64_t rows) {
+    s[2] = headDim, s[1] = rows * headDim, s[0] = heads * rows * headDim;
+  };
+  for (int64_t *s : {qStride, oStride, dOStride, dqStride})
+    fill(s, heads, qLen);
+  for (int64_t *s : {kStride, vStride, dkStride, dvStride})
+    fill(s, kvHeads, kLen);
+}
+
+namespace {
+/// Where the backward's scratch lives: lse2 and D ([batch, heads, qPad]
+/// float32 each), then dq_accum ([batch, heads, qPad, headDim] float32)
+/// unless deterministic. qPad is qLen rounded up to the query tile.
+struct BackwardLayout {
+  int64_t qPad = 0;
+  size_t deltaOffset = 0, accumOffset = 0, bytes = 0;
+  BackwardLayout(const BackwardArgs &a, const KernelInfo &k) {
+    const int64_t tile = std::max(k.tileQ, 1);
+    qPad = (std::max<int64_t>(a.qLen, 0) + tile - 1) / tile * tile;
+    const size_t rows = size_t(std::max(a.batch, 0)) * size_t(std::max(a.heads, 0)) * size_t(qPad);
+    auto align = [](size_t n) { return (n + 255) / 256 * 256; };
+    deltaOffset = align(rows * 4);
+    accumOffset = deltaOffset + align(rows * 4);
+    bytes = a.deterministic ? accumOffset : accumOffset + rows * size_t(std::max(a.headDim, 0)) * 4;
+  }
+};
+} // namespace
+
+size_t sieve::backwardWorkspaceBytes(const BackwardArgs &args, const KernelInfo &kernel) {
+  return BackwardLayout(args, kernel).bytes;
+}
+
+Status sieve::validateBackward(const BackwardArgs &a, const KernelInfo &kernel) {
+  if (kernel.operation != KernelOperation::Backward)
+    return Status::error("this is not a backward kernel: compile one with --kernel bwd-sm80-mma");
+  // The shape checks of the forward (sizes, lengths, heads, head dim, dtype,
+  // scale, q/k/v/lse) first, on the forward's view of the launch.
+  AttentionArgs f;
+  f.q = a.q, f.k = a.k, f.v = a.v, f.o = const_cast<void *>(a.o);
+  f.lse = const_cast<float *>(a.lse);
+  f.batch = a.batch, f.heads = a.heads, f.kvHeads = a.kvHeads, f.qLen = a.qLen, f.kLen = a.kLen;
+  f.headDim = a.headDim, f.dtype = a.dtype, f.scale = a.scale;
+  std::copy(a.qStride, a.qStride + 3, f.qStride);
+  std::copy(a.kStride, a.kStride + 3, f.kStride);
+  std::copy(a.vStride, a.vStride + 3, f.vStride);
+  std::copy(a.oStride, a.oStride + 3, f.oStride);
+  if (!a.o)
+    return Status::error("o (the forward's output) is null");
+  if (!a.lse)
+    return Status::error("lse (the forward's, [batch, heads, q_len] float32) is null");
+  KernelInfo shape = kernel;
+  shape.operation = KernelOperation::Forward;
+  // o is read here, not written: validateLaunch's write checks are harmless
+  // (o never shares memory with q, k or v in a forward either).
+  if (Status s = validateLaunch(f, shape); !s)
+    return s;
+  ByteRange q, k, v, o, dO, dq, dk, dv;
+  if (Status s = checkTensor("q", a.q, a.qStride, a.batch, a.heads, a.qLen, a.headDim, false, q); !s)
+    return s;
+  if (Status s = checkTensor("k", a.k, a.kStride, a.batch, a.kvHeads, a.kLen, a.headDim, false, k); !s)
+    return s;
+  if (Status s = checkTensor("v", a.v, a.vStride, a.batch, a.kvHeads, a.kLen, a.headDim, false, v); !s)
+    return s;
+  if (Status s = checkTensor("o", a.o, a.oStride, a.batch, a.heads, a.qLen, a.headDim, false, o); !s)
+    return s;
+  if (Status s = checkTensor("dO", a.dO, a.dOStride, a.batch, a.heads, a.qLen, a.headDim, false, dO); !s)
+    return s;
+  if (Status s = checkTensor("dq", a.dq, a.dqStride, a.batch, a.heads, a.qLen, a.headDim, true, dq); !s)
+    return s;
+  if (Status s = checkTensor("dk", a.dk, a.dkStride, a.batch, a.kvHeads, a.kLen, a.headDim, true, dk); !s)
+    return s;
+  if (Status s = checkTensor("dv", a.dv, a.dvStride, a.batch, a.kvHeads, a.kLen, a.headDim, true, dv); !s)
+    return s;
+  const uintptr_t lseBegin = reinterpret_cast<uintptr_t>(a.lse);
+  const ByteRange lse{lseBegin, lseBegin + uintptr_t(4) * uintptr_t(a.batch) * uintptr_t(a.heads) *
+                                               uintptr_t(a.qLen)};
+  const BackwardLayout layout(a, kernel);
+  if (!a.workspace)
+    return Status::error("the backward needs a workspace of " + std::to_string(layout.bytes) +
+                         " bytes (backwardWorkspaceBytes says how many)");
+  if (reinterpret_cast<uintptr_t>(a.workspace) % 16 != 0)
+    return Status::error("the workspace is not 16-byte aligned");
+  if (a.workspaceBytes < layout.bytes)
+    return Status::error("the workspace has " + std::to_string(a.workspaceBytes) +
+                         " bytes; this launch needs " + std::to_string(layout.bytes));
+  const uintptr_t wsBegin = reinterpret_cast<uintptr_t>(a.workspace);
+  const ByteRange ws{wsBegin, wsBegin + layout.bytes};
+  const std::pair<const char *, ByteRange> read[] = {
+      {"q", q}, {"k", k}, {"v", v}, {"o", o}, {"dO", dO}, {"lse", lse}};
+  const std::pair<const char *, ByteRange> written[] = {
+      {"dq", dq}, {"dk", dk}, {"dv", dv}, {"the workspace", ws}};
+  for (size_t i = 0; i < std::size(written); ++i) {
+    for (auto [name, range] : read)
+      if (written[i].second.overlaps(range))
+        return Status::error(std::string(written[i].first) + " shares memory with " + name);
+    for (size_t j = i + 1; j < std::size(written); ++j)
+      if (written[i].second.overlaps(written[j].second))
+        return Status::error(std::string(written[i].first) + " shares memory with " +
+                             written[j].first);
+  }
+  const int64_t keyTiles = (int64_t(a.kLen) + kernel.tileK - 1) / std::max(kernel.tileK, 1);
+  if (keyTiles > INT32_MAX || layout.qPad / std::max(kernel.tileQ, 1) > INT32_MAX)
+    return Status::error("the lengths exceed the grid limit");
+  return Status::success();
+}
+
+Status AttentionKernel::launchBackward(const BackwardArgs &args, void *stream) const {
+  if (!impl)
+    return Status::error("the kernel is not loaded");
+  const KernelInfo &info = impl->info;
+  if (Status s = validateBackward(args, info); !s)
+    return s;
+  const Api *a;
+  Impl::Loaded loaded;
+  if (Status s = impl->current(a, loaded); !s)
+    return s;
+  const BackwardLayout layout(args, info);
+  char *work = static_cast<char *>(args.workspace);
+  sieve_bwd_params p{};
+  p.q = args.q, p.k = args.k, p.v = args.v, p.o = args.o, p.dout = args.dO, p.lse = args.lse;
+  p.dq = args.dq, p.dk = args.dk, p.dv = args.dv;
+  p.lse2 = reinterpret_cast<float *>(work);
+  p.delta = reinterpret_cast<float *>(work + layout.deltaOffset);
+  p.dq_accum = args.deterministic ? nullptr : reinterpret_cast<float *>(work + layout.accumOffset);
+  p.batch = args.batch, p.heads = args.heads, p.kv_heads = args.kvHeads;
+  p.q_len = args.qLen, p.k_len = args.kLen, p.q_pad = int(layout.qPad);
+  p.scale = args.scale > 0 ? args.scale : 1.0f / std::sqrt(float(args.headDim));
+  auto strides = [](const int64_t (&from)[3], long long &b, long long &h, long long &r) {
+    b = from[0], h = from[1], r = from[2];
+  };
+  strides(args.qStride, p.q_stride_b, p.q_stride_h, p.q_stride_r);
+  strides(args.kStride, p.k_stride_b, p.k_stride_h, p.k_stride_r);
+  strides(args.vStride, p.v_stride_b, p.v_stride_h, p.v_stride_r);
+  strides(args.oStride, p.o_stride_b, p.o_stride_h, p.o_stride_r);
+  strides(args.dOStride, p.do_stride_b, p.do_stride_h, p.do_stride_r);
+  strides(args.dqStride, p.dq_stride_b, p.dq_stride_h, p.dq_stride_r);
+  strides(args.dkStride, p.dk_stride_b, p.dk_stride_h, p.dk_stride_r);
+  strides(args.dvStride, p.dv_stride_b, p.dv_stride_h, p.dv_stride_r);
+  void *params[] = {&p};
+  CUstream s = reinterpret_cast<CUstream>(stream);
+  const unsigned queryTiles = unsigned(layout.qPad / info.tileQ);
+  const unsigned keyTiles = unsigned((int64_t(args.kLen) + info.tileK - 1) / info.tileK);
+  auto launch = [&](CUfunction f, unsigned x, unsigned y, int shared, const char *what) {
+    return check(a->launchKernel(f, x, y, unsigned(args.batch), unsigned(info.threads), 1, 1,
+                                 unsigned(shared), s, params, nullptr),
+                 what);
+  };
+  if (Status st = launch(loaded.pre, queryTiles, unsigned(args.heads), 0, "cuLaunchKernel(bwd pre)"); !st)
+    return st;
+  if (Status st = launch(loaded.function, keyTiles, unsigned(args.kvHeads), info.sharedBytes,
+                         "cuLaunchKernel(bwd)");
+      !st)
+    return st;
+  if (args.deterministic)
+    return launch(loaded.dq, queryTiles, unsigned(args.heads), info.auxSharedBytes,
+                  "cuLaunchKernel(bwd dq)");
+  return launch(loaded.post, queryTiles, unsigned(args.heads), 0, "cuLaunchKernel(bwd post)");
 }

@@ -271,30 +271,57 @@ static int emitResources(LoadedSpec &spec, api::CompileRequest request,
   if (!compiled)
     return cli::error(compiled.message);
   const codegen::KernelConfig &c = result.config;
-  const char *entry = codegen::entryPoint(c.variant->operation);
-  KernelResources r;
-  if (!parsePtxasLog(result.log, entry, r))
-    return cli::error(std::string("ptxas reported no resources for ") + entry + ":\n" + result.log);
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  if (options.json) {
-    nlohmann::ordered_json j = {
-        {"pattern", result.patternName}, {"kernel", c.variant->name},
-        {"arch", c.target.str()},        {"head_dim", c.headDim},
-        {"dtype", codegen::dtypeName(c.dtype)},
-        {"tiles", {c.tileQ, c.tileK}},   {"function", r.function},
-        {"registers", r.registers},      {"stack_bytes", r.stackBytes},
-        {"spill_store_bytes", r.spillStoreBytes}, {"spill_load_bytes", r.spillLoadBytes},
-        {"static_shared_bytes", r.sharedBytes},   {"ptxas_warnings", r.warnings}};
-    os << j.dump(2) << "\n";
-  } else {
-    os << result.patternName << ": " << c.variant->name << " " << c.target.str() << " hd"
-       << c.headDim << " " << codegen::dtypeName(c.dtype) << " " << c.tileQ << "x" << c.tileK
-       << ": " << r.registers << " registers, " << r.spillStoreBytes << " bytes spill stores, "
+  // Every entry point of the module, the main one first.
+  std::vector<KernelResources> entries;
+  for (const char *entry : codegen::entryPoints(c.variant->operation)) {
+    KernelResources r;
+    if (!parsePtxasLog(result.log, entry, r))
+      return cli::error(std::string("ptxas reported no resources for ") + entry + ":\n" +
+                        result.log);
+    entries.push_back(r);
+  }
+  auto json = [](const KernelResources &r) {
+    return nlohmann::ordered_json{
+        {"function", r.function},
+        {"registers", r.registers},
+        {"stack_bytes", r.stackBytes},
+        {"spill_store_bytes", r.spillStoreBytes},
+        {"spill_load_bytes", r.spillLoadBytes},
+        {"static_shared_bytes", r.sharedBytes},
+        {"ptxas_warnings", r.warnings}};
+  };
+  auto line = [](llvm::raw_ostream &os, const KernelResources &r) {
+    os << r.registers << " registers, " << r.spillStoreBytes << " bytes spill stores, "
        << r.spillLoadBytes << " bytes spill loads, " << r.stackBytes << " bytes stack, "
        << r.warnings.size() << " ptxas warnings\n";
     for (const std::string &w : r.warnings)
       os << "  " << w << "\n";
+  };
+  const KernelResources &r = entries.front();
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  if (options.json) {
+    // The main entry's fields at the top level; every entry under "entries".
+    nlohmann::ordered_json j = {{"pattern", result.patternName}, {"kernel", c.variant->name},
+                                {"arch", c.target.str()},        {"head_dim", c.headDim},
+                                {"dtype", codegen::dtypeName(c.dtype)},
+                                {"tiles", {c.tileQ, c.tileK}}};
+    const nlohmann::ordered_json main = json(r);
+    for (auto it = main.begin(); it != main.end(); ++it)
+      j[it.key()] = it.value();
+    j["entries"] = nlohmann::ordered_json::array();
+    for (const KernelResources &e : entries)
+      j["entries"].push_back(json(e));
+    os << j.dump(2) << "\n";
+  } else {
+    os << result.patternName << ": " << c.variant->name << " " << c.target.str() << " hd"
+       << c.headDim << " " << codegen::dtypeName(c.dtype) << " " << c.tileQ << "x" << c.tileK
+       << ": ";
+    line(os, r);
+    for (size_t i = 1; i < entries.size(); ++i) {
+      os << "  " << entries[i].function << ": ";
+      line(os, entries[i]);
+    }
   }
   return writeOutput(options.output, text, false);
 }

@@ -75,12 +75,18 @@ struct RunOptions {
   std::string splits = "auto"; ///< Split-KV: N or auto.
   std::string device = "gpu";  ///< gpu, or cpu: the CPU executor.
   std::string lseFile;         ///< Write the LSE (float32).
+  // The backward pass (tools/sieve/SieveRunBackward.cpp).
+  bool backward = false;      ///< Gradients instead of the forward.
+  bool deterministic = false; ///< Backward without atomics.
+  std::string doFile, dqFile, dkFile, dvFile;
 };
 
 /// `sieve run` for the decode kernels and the CPU executor: whether the
 /// options ask for it, and the command.
 bool wantsDecode(const RunOptions &options);
 int runDecode(const RunOptions &options);
+/// `sieve run --backward`.
+int runBackward(const RunOptions &options);
 
 /// Exit statuses: 0 success, 1 a failure (a bad spec, a failed compile or
 /// check), 2 a usage error (the command line).

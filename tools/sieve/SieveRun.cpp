@@ -62,6 +62,11 @@ Status fill(Tensor &t, size_t n, const std::string &file, bool bf16, std::mt1993
 } // namespace
 
 int cli::runRun(const RunOptions &o) {
+  if (o.backward)
+    return runBackward(o);
+  if (o.deterministic || !o.doFile.empty() || !o.dqFile.empty() || !o.dkFile.empty() ||
+      !o.dvFile.empty())
+    return usageError("--deterministic, --do, --dq, --dk and --dv need --backward");
   if (wantsDecode(o))
     return runDecode(o);
   if (!checkPatternFlag(o.spec, o.pattern))

@@ -199,11 +199,22 @@ int main(int argc, char **argv) {
   runCmd->add_option("--splits", run.splits, "Decode: split-KV count, 1-64 or auto")
       ->capture_default_str();
   runCmd->add_option("--device", run.device,
-                     "gpu, or cpu for the CPU executor (decode layouts)")
+                     "gpu, or cpu for the CPU executor (decode layouts, --backward)")
       ->capture_default_str()
       ->check(CLI::IsMember({"gpu", "cpu"}));
-  runCmd->add_option("--lse", run.lseFile, "Decode: write the LSE (float32 [total_q, heads])")
+  runCmd->add_option("--lse", run.lseFile,
+                     "Write the LSE (float32 [batch, heads, q_len]; decode: [total_q, heads])")
       ->check(kFileName);
+  runCmd->add_flag("--backward", run.backward,
+                   "Run the backward pass: dq, dk, dv from the forward's o and lse and dO");
+  runCmd->add_flag("--deterministic", run.deterministic,
+                   "Backward without atomics (dq from its own pass; the same bits every run)");
+  runCmd->add_option("--do", run.doFile,
+                     "Backward: the output gradient, raw [batch, heads, q_len, head_dim] (else random)")
+      ->check(kFileName);
+  runCmd->add_option("--dq", run.dqFile, "Backward: write dq (raw, like --q)")->check(kFileName);
+  runCmd->add_option("--dk", run.dkFile, "Backward: write dk (raw, like --k)")->check(kFileName);
+  runCmd->add_option("--dv", run.dvFile, "Backward: write dv (raw, like --v)")->check(kFileName);
   runCmd->add_option("--batch", run.batch)->capture_default_str()->check(integerIn(1, 65535));
   runCmd->add_option("--heads", run.heads)->capture_default_str()->check(integerIn(1, 65535));
   runCmd->add_option("--kv-heads", run.kvHeads)->capture_default_str()->check(integerIn(1, 65535));

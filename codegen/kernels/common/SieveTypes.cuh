@@ -28,6 +28,11 @@ struct Bf16 {
     asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
     return r;
   }
+  /// The two elements of a packed pair, exactly.
+  static __device__ __forceinline__ void unpack2(u32 v, float &lo, float &hi) {
+    lo = __uint_as_float(v << 16);
+    hi = __uint_as_float(v & 0xffff0000u);
+  }
 };
 struct Fp16 {
   static constexpr int kAbi = SIEVE_ABI_FP16;
@@ -36,6 +41,10 @@ struct Fp16 {
     u32 r;
     asm("cvt.rn.f16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
     return r;
+  }
+  static __device__ __forceinline__ void unpack2(u32 v, float &lo, float &hi) {
+    asm("{ .reg .b16 l, h;\n mov.b32 {l, h}, %2;\n cvt.f32.f16 %0, l;\n cvt.f32.f16 %1, h;\n }"
+        : "=f"(lo), "=f"(hi) : "r"(v));
   }
 };
 

@@ -29,8 +29,9 @@ const char *elementTypeName(ElementType type);
 /// The element type spelled `name` ("bf16", "fp16"); false if none is.
 bool parseElementType(const std::string &name, ElementType &type);
 
-/// What a module computes: forward (prefill) or decode (split-KV, varlen).
-enum class KernelOperation { Forward, Decode };
+/// What a module computes: forward (prefill), decode (split-KV, varlen) or
+/// backward (dq, dk, dv).
+enum class KernelOperation { Forward, Decode, Backward };
 
 /// What a compiled kernel was built for, read from the module's launch
 /// information (sieve/sieve_kernel_abi.h).
@@ -43,6 +44,7 @@ struct KernelInfo {
   int threads = 128;
   int sharedBytes = 0;
   int combineThreads = 0; ///< Decode: the combine kernel's block size.
+  int auxSharedBytes = 0; ///< Backward: the deterministic dq pass's shared memory.
 };
 
 /// One forward-attention launch. Tensors are [batch, heads, length,
@@ -128,6 +130,41 @@ int chooseDecodeSplits(const DecodeArgs &args, const KernelInfo &kernel, int mul
 /// Workspace bytes a decode launch with `splits` splits needs (0 for 1).
 size_t decodeWorkspaceBytes(const DecodeArgs &args, int splits);
 
+/// One backward launch: dq, dk and dv of forward attention, from the
+/// forward's o and lse (natural log, [batch, heads, qLen] float32) and the
+/// output gradient dO. Tensors are [batch, heads, length, headDim] like
+/// AttentionArgs' (q, o, dO, dq with `heads` heads; k, v, dk, dv with
+/// kvHeads; dk and dv of a KV head sum its query heads), last dimension
+/// contiguous, strides in elements. A launch allocates nothing and never
+/// synchronises: the caller gives a workspace of backwardWorkspaceBytes.
+struct BackwardArgs {
+  const void *q = nullptr, *k = nullptr, *v = nullptr, *o = nullptr, *dO = nullptr;
+  const float *lse = nullptr;
+  void *dq = nullptr, *dk = nullptr, *dv = nullptr;
+  int batch = 1, heads = 1, kvHeads = 1, qLen = 0, kLen = 0, headDim = 128;
+  ElementType dtype = ElementType::BF16;
+  int64_t qStride[3] = {}, kStride[3] = {}, vStride[3] = {}, oStride[3] = {};
+  int64_t dOStride[3] = {}, dqStride[3] = {}, dkStride[3] = {}, dvStride[3] = {};
+  float scale = 0; ///< 0 means 1 / sqrt(headDim).
+  /// No atomics: dq from its own pass along the forward walk, so the result
+  /// is the same bit for bit on every run (and the workspace smaller).
+  bool deterministic = false;
+  void *workspace = nullptr; ///< 16-byte aligned, backwardWorkspaceBytes.
+  size_t workspaceBytes = 0;
+
+  /// Fills the strides of contiguous tensors.
+  void setContiguousStrides();
+};
+
+/// Workspace bytes a backward launch needs on `kernel` (a backward module):
+/// fp32 lse and D per query row and, unless deterministic, fp32 dq.
+size_t backwardWorkspaceBytes(const BackwardArgs &args, const KernelInfo &kernel);
+
+/// Checks a backward launch against the kernel like validateLaunch, plus
+/// dO, lse, the three gradients (written: no overlap with each other or any
+/// input) and the workspace.
+Status validateBackward(const BackwardArgs &args, const KernelInfo &kernel);
+
 /// A GPU.
 struct DeviceInfo {
   std::string name;
@@ -142,7 +179,7 @@ Status queryDevice(int ordinal, DeviceInfo &info);
 /// context is made current when the thread has none).
 Status currentDevice(DeviceInfo &info);
 
-/// A compiled kernel (forward or decode). It launches in the context current on the calling
+/// A compiled kernel (forward, decode or backward). It launches in the context current on the calling
 /// thread (so on the caller's device), loading its module into each context
 /// on first use there; with no current context, device 0's primary context
 /// is made current.
@@ -169,6 +206,10 @@ public:
   /// Validates, then launches the decode kernel and, with splits > 1, the
   /// combine, both on `stream`.
   Status launchDecode(const DecodeArgs &args, void *stream = nullptr) const;
+
+  /// Validates, then launches the backward's kernels on `stream` (a backward
+  /// module: `sieve compile --kernel bwd-sm80-mma`).
+  Status launchBackward(const BackwardArgs &args, void *stream = nullptr) const;
 
 private:
   struct Impl;

@@ -115,6 +115,37 @@ int sieve_kernel_decode_workspace(const sieve_kernel *kernel, const sieve_decode
 int sieve_kernel_launch_decode(const sieve_kernel *kernel, const sieve_decode_args *args,
                                void *stream, char *error, size_t error_size);
 
+/* One backward launch of a backward kernel (compile with options.kernel =
+ * "bwd-sm80-mma"): dq, dk, dv from q, k, v, the forward's o and lse
+ * ([batch, heads, q_len] float32) and dO. Tensors are [batch, heads,
+ * length, head_dim] like sieve_attention_args'; fields as
+ * sieve::BackwardArgs (sieve/Attention.h). */
+typedef struct {
+  const void *q, *k, *v, *o, *d_o;
+  const float *lse;
+  void *dq, *dk, *dv;
+  int batch, heads, kv_heads, q_len, k_len, head_dim;
+  sieve_dtype dtype;
+  int64_t q_stride[3], k_stride[3], v_stride[3], o_stride[3];
+  int64_t do_stride[3], dq_stride[3], dk_stride[3], dv_stride[3];
+  float scale;                  /* 0: 1 / sqrt(head_dim) */
+  int deterministic;            /* non-zero: no atomics, the same bits every run */
+  void *workspace;              /* sieve_kernel_backward_workspace bytes, 16-byte aligned */
+  size_t workspace_bytes;
+} sieve_backward_args;
+
+/* Fills contiguous strides from the sizes in `args`. */
+void sieve_set_backward_strides(sieve_backward_args *args);
+
+/* The workspace bytes a backward launch of `args` needs. */
+int sieve_kernel_backward_workspace(const sieve_kernel *kernel, const sieve_backward_args *args,
+                                    size_t *bytes, char *error, size_t error_size);
+
+/* Validates and launches the backward kernels on `stream`; allocates
+ * nothing and does not synchronise. */
+int sieve_kernel_launch_backward(const sieve_kernel *kernel, const sieve_backward_args *args,
+                                 void *stream, char *error, size_t error_size);
+
 void sieve_kernel_destroy(sieve_kernel *kernel);
 
 /* Device memory for applications without their own CUDA memory management,

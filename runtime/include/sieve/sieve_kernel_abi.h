@@ -11,7 +11,8 @@
  *   - `__constant__ sieve_launch_info sieve_launch`: how to launch it
  *     (read with cuModuleGetGlobal by SIEVE_LAUNCH_SYMBOL);
  *   - the entry points of its operation: SIEVE_FWD_ENTRY for forward;
- *     SIEVE_DECODE_ENTRY and SIEVE_COMBINE_ENTRY for decode.
+ *     SIEVE_DECODE_ENTRY and SIEVE_COMBINE_ENTRY for decode; the four
+ *     SIEVE_BWD_*_ENTRY for backward.
  * The runtime rejects a module whose abi_version is not
  * SIEVE_KERNEL_ABI_VERSION. Bump the version whenever a struct here changes.
  *
@@ -20,16 +21,21 @@
 #ifndef SIEVE_KERNEL_ABI_H
 #define SIEVE_KERNEL_ABI_H
 
-#define SIEVE_KERNEL_ABI_VERSION 3
+#define SIEVE_KERNEL_ABI_VERSION 4
 
 #define SIEVE_LAUNCH_SYMBOL "sieve_launch"
 #define SIEVE_FWD_ENTRY "sieve_attention_fwd"
 #define SIEVE_DECODE_ENTRY "sieve_attention_decode"
 #define SIEVE_COMBINE_ENTRY "sieve_attention_combine"
+#define SIEVE_BWD_PRE_ENTRY "sieve_attention_bwd_pre"
+#define SIEVE_BWD_ENTRY "sieve_attention_bwd"
+#define SIEVE_BWD_POST_ENTRY "sieve_attention_bwd_post"
+#define SIEVE_BWD_DQ_ENTRY "sieve_attention_bwd_dq"
 
 /* sieve_launch_info.operation */
 #define SIEVE_ABI_OP_FORWARD 1
 #define SIEVE_ABI_OP_DECODE 2
+#define SIEVE_ABI_OP_BACKWARD 3
 
 /* sieve_launch_info.dtype: the element type of q, k, v and o */
 #define SIEVE_ABI_BF16 0
@@ -47,7 +53,12 @@
  *            head j of a KV group is row i * group + j). With splits > 1,
  *            the combine entry follows on the same stream: grid x =
  *            ceil(batch * q_len * heads / (combine_threads / 32)) blocks of
- *            combine_threads, no shared memory. */
+ *            combine_threads, no shared memory.
+ *   backward: four entries on one stream, all with `threads` threads:
+ *            pre  grid (q_pad / tile_q, heads, batch), no shared memory;
+ *            bwd  grid (ceil(k_len / tile_k), kv_heads, batch), shared_bytes;
+ *            then, with dq_accum, post (grid as pre, no shared memory), or
+ *            without it (deterministic), dq (grid as pre, aux_shared_bytes). */
 typedef struct sieve_launch_info {
   int abi_version; /* first, so any version can read it */
   int operation;
@@ -58,6 +69,7 @@ typedef struct sieve_launch_info {
   int threads;
   int shared_bytes;
   int combine_threads; /* decode: the combine's block size; else 0 */
+  int aux_shared_bytes; /* backward: the dq entry's shared memory; else 0 */
 } sieve_launch_info;
 
 /* The forward kernel's argument. Tensors are [batch, heads, length,
@@ -123,5 +135,37 @@ typedef struct sieve_decode_params {
   long long v_stride_b, v_stride_h, v_stride_r;
   long long o_stride_b, o_stride_h, o_stride_r;
 } sieve_decode_params;
+
+/* The backward kernels' argument. q, k, v, o, dout and the gradients are
+ * [batch, heads, length, head_dim] tensors like the forward's (dq, dout and
+ * o with `heads` heads, dk and dv with kv_heads), strides in elements; lse
+ * is the forward's float32 [batch, heads, q_len]. Query i sits at position
+ * k_len - q_len + i.
+ *
+ * Workspace (float32, q_pad = q_len rounded up to tile_q):
+ *   lse2, delta: [batch, heads, q_pad]: the pre entry writes lse * log2(e)
+ *     (+inf for rows that attend nothing and for padding, so their P is 0)
+ *     and D = rowsum(dO * O);
+ *   dq_accum: [batch, heads, q_pad, head_dim]: the pre entry zeroes it, the
+ *     bwd entry adds dS K to it with atomics, the post entry writes
+ *     dq = scale * dq_accum. Null selects the deterministic mode: bwd computes
+ *     dk and dv only and the dq entry recomputes dS along the forward walk.
+ * dk and dv of a KV head are summed over its query heads inside one CTA. */
+typedef struct sieve_bwd_params {
+  const void *q, *k, *v, *o, *dout;
+  const float *lse;
+  void *dq, *dk, *dv;
+  float *lse2, *delta, *dq_accum;
+  int batch, heads, kv_heads, q_len, k_len, q_pad;
+  float scale;
+  long long q_stride_b, q_stride_h, q_stride_r;
+  long long k_stride_b, k_stride_h, k_stride_r;
+  long long v_stride_b, v_stride_h, v_stride_r;
+  long long o_stride_b, o_stride_h, o_stride_r;
+  long long do_stride_b, do_stride_h, do_stride_r;
+  long long dq_stride_b, dq_stride_h, dq_stride_r;
+  long long dk_stride_b, dk_stride_h, dk_stride_r;
+  long long dv_stride_b, dv_stride_h, dv_stride_r;
+} sieve_bwd_params;
 
 #endif /* SIEVE_KERNEL_ABI_H */

@@ -146,3 +146,33 @@ TEST(SieveCApi, DecodeArgumentsMatchTheCppApi) {
   EXPECT_STREQ(error, "kernel is null");
   sieve_set_decode_strides(nullptr); // no crash
 }
+
+TEST(SieveCApi, BackwardArgumentsMatchTheCppApi) {
+  sieve_backward_args c{};
+  c.heads = 8, c.kv_heads = 2, c.q_len = 300, c.k_len = 1000, c.head_dim = 64;
+  sieve_set_backward_strides(&c);
+  BackwardArgs a;
+  a.heads = 8, a.kvHeads = 2, a.qLen = 300, a.kLen = 1000, a.headDim = 64;
+  a.setContiguousStrides();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(c.q_stride[i], a.qStride[i]);
+    EXPECT_EQ(c.o_stride[i], a.oStride[i]);
+    EXPECT_EQ(c.do_stride[i], a.dOStride[i]);
+    EXPECT_EQ(c.dq_stride[i], a.dqStride[i]);
+    EXPECT_EQ(c.k_stride[i], a.kStride[i]);
+    EXPECT_EQ(c.dk_stride[i], a.dkStride[i]);
+    EXPECT_EQ(c.v_stride[i], a.vStride[i]);
+    EXPECT_EQ(c.dv_stride[i], a.dvStride[i]);
+  }
+  // [batch, heads, len, d]: q-side tensors with 8 heads of 300 rows, k-side 2 of 1000.
+  EXPECT_EQ(c.dq_stride[0], 8 * 300 * 64);
+  EXPECT_EQ(c.dk_stride[0], 2 * 1000 * 64);
+  EXPECT_EQ(c.dv_stride[1], 1000 * 64);
+  char error[256] = "";
+  EXPECT_NE(sieve_kernel_launch_backward(nullptr, &c, nullptr, error, sizeof error), 0);
+  EXPECT_STREQ(error, "kernel is null");
+  size_t bytes = 0;
+  EXPECT_NE(sieve_kernel_backward_workspace(nullptr, &c, &bytes, error, sizeof error), 0);
+  EXPECT_STREQ(error, "kernel is null");
+  sieve_set_backward_strides(nullptr); // no crash
+}

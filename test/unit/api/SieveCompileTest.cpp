@@ -135,6 +135,56 @@ TEST(SieveCompile, EveryDecodeKernelCompilesWithoutSpills) {
         }
 }
 
+TEST(SieveCompile, EveryBackwardKernelCompilesWithoutSpills) {
+  // bwd-sm80-mma x every built-in x head dims x dtypes x {sm_80, sm_90a}:
+  // all four entry points (pre, the per-key-tile kernel, post, the
+  // deterministic dq pass) at 0 spill bytes and no ptxas warnings. The
+  // hd128 main kernel sits at 255 registers, so any growth shows up here.
+  std::string why;
+  if (!haveNvrtc(why))
+    GTEST_SKIP() << why;
+  for (std::string builtin : {"power_attention", "sliding_window", "stride_slash", "dilated",
+                              "longnet", "causal", "full", "longformer"})
+    for (int hd : {64, 128})
+      for (codegen::DType dt : {codegen::DType::BF16, codegen::DType::FP16})
+        for (std::string arch : {"sm_80", "sm_90a"}) {
+          SCOPED_TRACE(builtin + " hd" + std::to_string(hd) + " " + codegen::dtypeName(dt) + " " +
+                       arch);
+          Status s;
+          api::CompileResult r = compile("builtin:" + builtin, arch, hd, dt, api::Output::Cubin, s,
+                                         {"--ptxas-options=-v"}, "bwd-sm80-mma");
+          ASSERT_TRUE(s) << s.message;
+          EXPECT_EQ(r.config.variant->operation, codegen::Operation::Backward);
+          EXPECT_EQ(r.source.find("#include"), std::string::npos) << "not self-contained";
+          const std::vector<const char *> entries = codegen::entryPoints(codegen::Operation::Backward);
+          ASSERT_EQ(entries.size(), 4u);
+          for (const char *entry : entries) {
+            KernelResources res;
+            ASSERT_TRUE(parsePtxasLog(r.log, entry, res)) << entry << "\n" << r.log;
+            EXPECT_EQ(res.spillStoreBytes, 0) << entry;
+            EXPECT_EQ(res.spillLoadBytes, 0) << entry;
+            EXPECT_TRUE(res.warnings.empty()) << res.warnings.front();
+          }
+        }
+}
+
+TEST(SieveCompile, TheBackwardIsNeverTheDefault) {
+  // Unverified variants are only ever forced: a plain request gets a forward
+  // kernel, and asking for the backward operation gets bwd-sm80-mma.
+  std::string error;
+  codegen::KernelRequest request;
+  request.target = codegen::Target{90, true};
+  std::optional<codegen::KernelConfig> c = codegen::chooseKernel(request, 256, 256, error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_EQ(c->variant->operation, codegen::Operation::Forward);
+  request.operation = codegen::Operation::Backward;
+  c = codegen::chooseKernel(request, 256, 256, error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_STREQ(c->variant->name, "bwd-sm80-mma");
+  EXPECT_EQ(c->tileQ, 64);
+  EXPECT_EQ(c->tileK, 64);
+}
+
 INSTANTIATE_TEST_SUITE_P(Builtins, CompileBuiltin,
                          ::testing::Values("power_attention", "sliding_window", "stride_slash",
                                            "dilated", "longnet", "causal", "full", "longformer"));

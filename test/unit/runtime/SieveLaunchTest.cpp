@@ -236,3 +236,85 @@ TEST(SieveLaunch, DecodeSplitsFollowTheDevice) {
   a.kLen = 5000, a.qLen = 4;
   EXPECT_EQ(decodeWorkspaceBytes(a, 2), size_t(2 * 4 * 128 * 4 + 2 * 4 * 4));
 }
+
+namespace {
+KernelInfo backwardKernel() {
+  KernelInfo k;
+  k.operation = KernelOperation::Backward;
+  k.tileQ = 64, k.tileK = 64, k.threads = 128;
+  return k;
+}
+
+BackwardArgs validBackward() {
+  BackwardArgs a;
+  // Each tensor in its own 4 GiB window.
+  a.q = addr(0x100000000), a.k = addr(0x200000000), a.v = addr(0x300000000);
+  a.o = addr(0x400000000), a.dO = addr(0x500000000);
+  a.lse = reinterpret_cast<const float *>(addr(0x600000000));
+  a.dq = addr(0x700000000), a.dk = addr(0x800000000), a.dv = addr(0x900000000);
+  a.batch = 2, a.heads = 8, a.kvHeads = 2, a.qLen = 77, a.kLen = 4097, a.headDim = 128;
+  a.setContiguousStrides();
+  a.workspace = addr(0xa00000000);
+  a.workspaceBytes = backwardWorkspaceBytes(a, backwardKernel());
+  return a;
+}
+
+std::string backwardProblem(const BackwardArgs &a) {
+  Status s = validateBackward(a, backwardKernel());
+  return s ? "" : s.message;
+}
+} // namespace
+
+TEST(SieveLaunch, AValidBackwardLaunchPasses) {
+  EXPECT_EQ(backwardProblem(validBackward()), "");
+  BackwardArgs a = validBackward();
+  a.deterministic = true;
+  EXPECT_EQ(backwardProblem(a), "");
+}
+
+TEST(SieveLaunch, BackwardWorkspaceHoldsLseDeltaAndDq) {
+  BackwardArgs a = validBackward();
+  // q_len 77 pads to 128 rows: lse2 and D of 2 x 8 x 128 floats, each
+  // 256-byte aligned, then dq_accum of 2 x 8 x 128 x 128 floats.
+  const size_t rows = 2 * 8 * 128;
+  EXPECT_EQ(backwardWorkspaceBytes(a, backwardKernel()), 2 * rows * 4 + rows * 128 * 4);
+  a.deterministic = true;
+  EXPECT_EQ(backwardWorkspaceBytes(a, backwardKernel()), 2 * rows * 4);
+}
+
+TEST(SieveLaunch, EachBackwardProblemIsNamed) {
+  struct Case {
+    void (*edit)(BackwardArgs &);
+    const char *message;
+  };
+  const Case cases[] = {
+      {[](BackwardArgs &a) { a.dO = nullptr; }, "dO is null"},
+      {[](BackwardArgs &a) { a.o = nullptr; }, "o (the forward's output) is null"},
+      {[](BackwardArgs &a) { a.lse = nullptr; }, "lse (the forward's"},
+      {[](BackwardArgs &a) { a.dq = nullptr; }, "dq is null"},
+      {[](BackwardArgs &a) { a.dk = addr(0x800000008); }, "dk is not 16-byte aligned"},
+      {[](BackwardArgs &a) { a.qLen = 5000; }, "query length 5000 exceeds key length 4097"},
+      {[](BackwardArgs &a) { a.kvHeads = 3; }, "heads (8) must be a multiple of kv heads (3)"},
+      {[](BackwardArgs &a) { a.headDim = 64; }, "compiled for head dim 128 but the launch has 64"},
+      {[](BackwardArgs &a) { a.dtype = ElementType::FP16; }, "compiled for bf16 but the launch has fp16"},
+      {[](BackwardArgs &a) { a.dvStride[2] = 64; }, "dv row stride 64 is smaller than the head dim"},
+      {[](BackwardArgs &a) { a.dqStride[1] = 0; }, "dq strides make elements overlap"},
+      {[](BackwardArgs &a) { a.dk = a.dv; }, "dk shares memory with dv"},
+      {[](BackwardArgs &a) { a.dq = const_cast<void *>(a.dO); }, "dq shares memory with dO"},
+      {[](BackwardArgs &a) { a.dv = const_cast<void *>(a.k); }, "dv shares memory with k"},
+      {[](BackwardArgs &a) { a.workspace = nullptr; }, "the backward needs a workspace of"},
+      {[](BackwardArgs &a) { a.workspace = addr(0xa00000004); }, "the workspace is not 16-byte aligned"},
+      {[](BackwardArgs &a) { a.workspaceBytes -= 4; }, "the workspace has"},
+      {[](BackwardArgs &a) { a.workspace = a.dq; }, "shares memory with the workspace"},
+      {[](BackwardArgs &a) { a.scale = -1; }, "the softmax scale must be finite"},
+  };
+  for (const Case &c : cases) {
+    BackwardArgs a = validBackward();
+    c.edit(a);
+    const std::string got = backwardProblem(a);
+    EXPECT_NE(got.find(c.message), std::string::npos) << "got: '" << got << "', want: '" << c.message << "'";
+  }
+  // A forward kernel is not a backward kernel.
+  Status s = validateBackward(validBackward(), KernelInfo());
+  EXPECT_NE(s.message.find("this is not a backward kernel"), std::string::npos) << s.message;
+}
