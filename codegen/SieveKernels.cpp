@@ -108,11 +108,11 @@ const std::vector<KernelVariant> &codegen::kernelVariants() {
       {"decode-sm80-mma-paged", Operation::Decode, KvLayout::Paged,
        "decode-sm80-mma over a paged KV cache (block table; pages of 16-256 keys, multiples of 16)",
        "sm_80 or newer", true},
-      // Not yet run on a GPU: forced with --kernel, never the default.
+      // Verified on an H200 (sm_90a; docs/performance.md, 2026-12-02).
       {"bwd-sm80-mma", Operation::Backward, KvLayout::Dense,
        "backward: the transposed walk per key tile, dK/dV in registers, dQ by fp32 atomics "
        "(or a deterministic dQ pass)",
-       "sm_80 or newer", false},
+       "sm_80 or newer", true},
   };
   return table;
 }

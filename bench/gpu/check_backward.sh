@@ -89,16 +89,19 @@ fi
 if has time; then
 : > "$out/backward_timing.jsonl"
 for n in 32768 65536 131072; do
-  for det in "" "--deterministic"; do
-    if timeout 300 "$sieve" run builtin:power_attention --seq-len $n --heads 32 --kv-heads 32 \
-        --backward $det --repeat 10 --json > "$out/t.json" 2>> "$out/timing.err"; then
-      cat "$out/t.json" | python3 -c "import json,sys; print(json.dumps(json.load(sys.stdin)))" >> "$out/backward_timing.jsonl"
-      note "$(python3 -c "
+  for kvh in 32 8; do
+    [ $kvh = 8 ] && [ $n != 131072 ] && continue
+    for det in "" "--deterministic"; do
+      if timeout 300 "$sieve" run builtin:power_attention --seq-len $n --heads 32 --kv-heads $kvh \
+          --backward $det --repeat 10 --json > "$out/t.json" 2>> "$out/timing.err"; then
+        python3 -c "import json,sys; print(json.dumps(json.load(open('$out/t.json'))))" >> "$out/backward_timing.jsonl"
+        note "$(python3 -c "
 import json; d=json.load(open('$out/t.json'))
-print('sieve backward power %6d 32/32 hd128 %-15s: %8.3f ms %6.1f TFLOP/s (nan %d)' % ($n, '$det' or 'atomic', d['median_ms'], d['tflops'], d['nan_or_unwritten']))")"
-    else
-      note "sieve backward $n $det: did not run ($(tail -c 300 "$out/timing.err"))"
-    fi
+print('sieve backward power %6d 32/%-2d hd128 %-15s: %8.3f ms %6.1f TFLOP/s (nan %d)' % ($n, $kvh, '$det' or 'atomic', d['median_ms'], d['tflops'], d['nan_or_unwritten']))")"
+      else
+        note "sieve backward $n 32/$kvh $det: did not run ($(tail -c 300 "$out/timing.err"))"
+      fi
+    done
   done
 done
 rm -f "$out/t.json"

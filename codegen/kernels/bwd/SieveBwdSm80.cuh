@@ -24,8 +24,9 @@
 // tiles (every causal pattern; PowerAttention's sink column is tile 0), so
 // the longest CTAs start first.
 //
-// NOT YET VERIFIED ON A GPU: the kernel table marks it unverified until a GPU
-// run has checked it against the reference (bench/gpu/check_backward.sh).
+// Verified on an H200 (sm_90a) against the CPU reference gradients with
+// bench/gpu/check_backward.sh (docs/performance.md); sm_80-sm_89 compiled
+// with 0 spills but not run.
 //
 // Cfg (generated): Elem, kHeadDim (64 | 128), kTileQ = kTileK = 16 * kWarps,
 // kWarps = 4, kStages = 2. Pattern (generated): mask, Rules<true/false>.
@@ -47,13 +48,14 @@ __device__ __forceinline__ void red_add(float *p, float v) {
 /// column (lane & 3) * 2 of block 0 is g[h * 8 * ld]. On sm_90 and newer,
 /// lane pairs trade halves so each holds four consecutive columns of one row
 /// (the even lane row g, the odd row g + 8) for one vector reduction; before,
-/// one reduction per element.
+/// one reduction per element (SIEVE_BWD_SCALAR_RED, an NVRTC -D, forces that
+/// everywhere, for measuring the difference).
 __device__ __forceinline__ void red_add_tile(float *g, long long ld, const float (&acc)[16],
                                              int lane) {
 #pragma unroll
   for (int nb = 0; nb < 4; ++nb) {
     const float *c = &acc[nb * 4];
-#if __CUDA_ARCH__ >= 900
+#if __CUDA_ARCH__ >= 900 && !defined(SIEVE_BWD_SCALAR_RED)
     const bool odd = lane & 1;
     const float x = shfl_xor(odd ? c[0] : c[2], 1), y = shfl_xor(odd ? c[1] : c[3], 1);
     float *p = odd ? g + nb * 8 + 8 * ld - 2 : g + nb * 8;

@@ -168,9 +168,9 @@ TEST(SieveCompile, EveryBackwardKernelCompilesWithoutSpills) {
         }
 }
 
-TEST(SieveCompile, TheBackwardIsNeverTheDefault) {
-  // Unverified variants are only ever forced: a plain request gets a forward
-  // kernel, and asking for the backward operation gets bwd-sm80-mma.
+TEST(SieveCompile, OnlyABackwardRequestGetsTheBackwardKernel) {
+  // The operation picks the module: a plain request gets a forward kernel,
+  // a backward request bwd-sm80-mma with its 64 x 64 tiles.
   std::string error;
   codegen::KernelRequest request;
   request.target = codegen::Target{90, true};
