@@ -183,7 +183,8 @@ class CompiledKernel:
 
 
 class Kernel:
-    """A forward kernel loaded for launches (see sieve.attention)."""
+    """A loaded kernel (forward, decode or backward) for launches (see
+    sieve.attention and sieve.torch)."""
 
     def __init__(self, handle, head_dim, dtype):
         self._handle, self.head_dim, self.dtype = handle, head_dim, dtype
@@ -199,6 +200,30 @@ class Kernel:
 
     def launch(self, args: _lib.AttentionArgs, stream: int = 0):
         _lib.call("sieve_kernel_launch", self._handle, ctypes.byref(args),
+                  ctypes.c_void_p(stream or None))
+
+    # Decode and backward modules (compiled with kernel="decode-sm80-mma" or
+    # "bwd-sm80-mma"): the C API's calls, arguments as in sieve_c.h.
+    def decode_workspace(self, args: _lib.DecodeArgs) -> Tuple[int, int]:
+        """(splits, workspace bytes) of a decode launch on the current device."""
+        splits, size = ctypes.c_int(), ctypes.c_size_t()
+        _lib.call("sieve_kernel_decode_workspace", self._handle, ctypes.byref(args),
+                  ctypes.byref(splits), ctypes.byref(size))
+        return splits.value, size.value
+
+    def launch_decode(self, args: _lib.DecodeArgs, stream: int = 0):
+        _lib.call("sieve_kernel_launch_decode", self._handle, ctypes.byref(args),
+                  ctypes.c_void_p(stream or None))
+
+    def backward_workspace(self, args: _lib.BackwardArgs) -> int:
+        """The workspace bytes of a backward launch."""
+        size = ctypes.c_size_t()
+        _lib.call("sieve_kernel_backward_workspace", self._handle, ctypes.byref(args),
+                  ctypes.byref(size))
+        return size.value
+
+    def launch_backward(self, args: _lib.BackwardArgs, stream: int = 0):
+        _lib.call("sieve_kernel_launch_backward", self._handle, ctypes.byref(args),
                   ctypes.c_void_p(stream or None))
 
 

@@ -32,6 +32,45 @@ class AttentionArgs(ctypes.Structure):
     ]
 
 
+class DecodeArgs(ctypes.Structure):
+    """sieve_decode_args (docs/decode.md)."""
+    _fields_ = [
+        ("q", c_void_p), ("k", c_void_p), ("v", c_void_p), ("o", c_void_p),
+        ("lse", c_void_p),
+        ("cu_seqlens_q", c_void_p), ("cu_seqlens_k", c_void_p), ("seqlens_k", c_void_p),
+        ("block_table", c_void_p),
+        ("batch", c_int), ("heads", c_int), ("kv_heads", c_int),
+        ("q_len", c_int), ("k_len", c_int), ("head_dim", c_int),
+        ("dtype", c_int),
+        ("total_q", c_int64), ("total_k", c_int64),
+        ("page_size", c_int), ("max_pages", c_int), ("num_pages", c_int),
+        ("splits", c_int),
+        ("workspace", c_void_p), ("workspace_bytes", c_size_t),
+        ("q_stride", c_int64 * 3), ("k_stride", c_int64 * 3),
+        ("v_stride", c_int64 * 3), ("o_stride", c_int64 * 3),
+        ("scale", ctypes.c_float),
+    ]
+
+
+class BackwardArgs(ctypes.Structure):
+    """sieve_backward_args (docs/backward.md)."""
+    _fields_ = [
+        ("q", c_void_p), ("k", c_void_p), ("v", c_void_p), ("o", c_void_p),
+        ("d_o", c_void_p), ("lse", c_void_p),
+        ("dq", c_void_p), ("dk", c_void_p), ("dv", c_void_p),
+        ("batch", c_int), ("heads", c_int), ("kv_heads", c_int),
+        ("q_len", c_int), ("k_len", c_int), ("head_dim", c_int),
+        ("dtype", c_int),
+        ("q_stride", c_int64 * 3), ("k_stride", c_int64 * 3),
+        ("v_stride", c_int64 * 3), ("o_stride", c_int64 * 3),
+        ("do_stride", c_int64 * 3), ("dq_stride", c_int64 * 3),
+        ("dk_stride", c_int64 * 3), ("dv_stride", c_int64 * 3),
+        ("scale", ctypes.c_float),
+        ("deterministic", c_int),
+        ("workspace", c_void_p), ("workspace_bytes", c_size_t),
+    ]
+
+
 class CompileOptions(ctypes.Structure):
     """sieve_compile_options."""
     _fields_ = [("head_dim", c_int), ("dtype", c_int), ("arch", c_char_p),
@@ -66,6 +105,14 @@ _PROTOTYPES = {
                                   c_size_t]),
     "sieve_kernel_launch": (c_int, [c_void_p, _PTR(AttentionArgs), c_void_p, c_char_p,
                                     c_size_t]),
+    "sieve_kernel_decode_workspace": (c_int, [c_void_p, _PTR(DecodeArgs), _PTR(c_int),
+                                              _PTR(c_size_t), c_char_p, c_size_t]),
+    "sieve_kernel_launch_decode": (c_int, [c_void_p, _PTR(DecodeArgs), c_void_p, c_char_p,
+                                           c_size_t]),
+    "sieve_kernel_backward_workspace": (c_int, [c_void_p, _PTR(BackwardArgs), _PTR(c_size_t),
+                                                c_char_p, c_size_t]),
+    "sieve_kernel_launch_backward": (c_int, [c_void_p, _PTR(BackwardArgs), c_void_p, c_char_p,
+                                             c_size_t]),
     "sieve_kernel_destroy": (None, [c_void_p]),
     "sieve_builtins_json": (c_int, [_PTR(c_void_p), c_char_p, c_size_t]),
     "sieve_kernel_variants_json": (c_int, [_PTR(c_void_p), c_char_p, c_size_t]),

@@ -15,8 +15,12 @@ implementation, so it works under torch.compile(fullgraph=True); kernels are
 compiled once per pattern, options and device, and cached. Needs torch >= 2.4
 and CUDA tensors.
 
-Backward: not yet. The operator registers its autograd formula, whose
-backward raises NotImplementedError until sieve's backward kernels exist.
+Backward: gradients flow to query, key and value through sieve's backward
+kernels (torch.ops.sieve.attention_backward, bwd-sm80-mma: the pattern's
+transposed walk; docs/backward.md), from the saved output and LSE.
+kernel_options {"deterministic": True} computes dq without atomics (the same
+bits every run). Gradients through the returned LSE are not supported: a
+loss that uses it raises NotImplementedError in backward.
 """
 
 import functools
@@ -34,13 +38,13 @@ from sieve import _lib  # noqa: E402
 __all__ = ["sieve_attention"]
 
 _DTYPES = {torch.bfloat16: "bf16", torch.float16: "fp16"}
-_KERNEL_OPTIONS = ("arch", "kernel")
+_KERNEL_OPTIONS = ("arch", "kernel", "deterministic")
+_BACKWARD_KERNEL = "bwd-sm80-mma"
 
-BACKWARD_MISSING = (
-    "sieve_attention has no backward pass yet: sieve's backward kernels (dQ, dK and dV over the "
-    "pattern's transposed walk, from the backward-pass issue) are not built, so gradients cannot "
-    "flow through it. Call it under torch.no_grad() (inference), or train with FlexAttention "
-    "and Pattern.to_block_mask().")
+LSE_GRADIENT_MISSING = (
+    "sieve_attention's backward takes the gradient of the output only: the loss uses the "
+    "returned LSE, and gradients through it are not supported. Detach the LSE "
+    "(lse.detach()) or leave it out of the loss.")
 
 
 @functools.lru_cache(maxsize=256)
@@ -59,7 +63,9 @@ def _launchable(x: torch.Tensor) -> torch.Tensor:
 
 @torch.library.custom_op("sieve::attention", mutates_args=(), device_types="cuda")
 def _attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, spec: str,
-               scale: float, arch: str, kernel: str) -> Tuple[torch.Tensor, torch.Tensor]:
+               scale: float, arch: str, kernel: str,
+               deterministic: bool) -> Tuple[torch.Tensor, torch.Tensor]:
+    # deterministic: for the backward only (saved by _setup_context).
     q, k, v = _launchable(query), _launchable(key), _launchable(value)
     b, h, lq, e = q.shape
     out = torch.empty(q.shape, dtype=q.dtype, device=q.device)
@@ -84,18 +90,73 @@ def _attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, spec
 
 
 @_attention.register_fake
-def _(query, key, value, spec, scale, arch, kernel):
+def _(query, key, value, spec, scale, arch, kernel, deterministic):
     b, h, lq, _ = query.shape
     return (torch.empty(query.shape, dtype=query.dtype, device=query.device),
             query.new_empty((b, h, lq), dtype=torch.float32))
 
 
+@torch.library.custom_op("sieve::attention_backward", mutates_args=(), device_types="cuda")
+def _attention_backward(grad_out: torch.Tensor, query: torch.Tensor, key: torch.Tensor,
+                        value: torch.Tensor, out: torch.Tensor, lse: torch.Tensor, spec: str,
+                        scale: float, arch: str, deterministic: bool
+                        ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    q, k, v = _launchable(query), _launchable(key), _launchable(value)
+    o, do = _launchable(out), _launchable(grad_out)
+    lse = lse.contiguous()
+    dq = torch.empty(q.shape, dtype=q.dtype, device=q.device)
+    dk = torch.empty(k.shape, dtype=k.dtype, device=k.device)
+    dv = torch.empty(v.shape, dtype=v.dtype, device=v.device)
+    if dq.numel() == 0 or dk.numel() == 0:
+        return dq, dk.zero_(), dv.zero_()
+    b, h, lq, e = q.shape
+    device = q.device.index if q.device.index is not None else torch.cuda.current_device()
+    with torch.cuda.device(device):
+        kern = _sieve._kernel(_pattern(spec), e, _DTYPES[q.dtype], arch or None, _BACKWARD_KERNEL,
+                              device)
+        args = _lib.BackwardArgs()
+        args.q, args.k, args.v, args.o = q.data_ptr(), k.data_ptr(), v.data_ptr(), o.data_ptr()
+        args.d_o, args.lse = do.data_ptr(), lse.data_ptr()
+        args.dq, args.dk, args.dv = dq.data_ptr(), dk.data_ptr(), dv.data_ptr()
+        args.batch, args.heads, args.kv_heads = b, h, k.shape[1]
+        args.q_len, args.k_len, args.head_dim = lq, k.shape[2], e
+        args.dtype = _lib.DTYPES[_DTYPES[q.dtype]]
+        for name, t in (("q_stride", q), ("k_stride", k), ("v_stride", v), ("o_stride", o),
+                        ("do_stride", do), ("dq_stride", dq), ("dk_stride", dk),
+                        ("dv_stride", dv)):
+            getattr(args, name)[:] = t.stride()[:3]
+        args.scale = scale
+        args.deterministic = int(deterministic)
+        size = kern.backward_workspace(args)
+        # 16-byte aligned: torch's allocator hands out 512-byte aligned blocks.
+        workspace = torch.empty(max(size, 16), dtype=torch.uint8, device=q.device)
+        args.workspace, args.workspace_bytes = workspace.data_ptr(), workspace.numel()
+        kern.launch_backward(args, torch.cuda.current_stream().cuda_stream)
+    return dq, dk, dv
+
+
+@_attention_backward.register_fake
+def _(grad_out, query, key, value, out, lse, spec, scale, arch, deterministic):
+    return torch.empty_like(query), torch.empty_like(key), torch.empty_like(value)
+
+
 def _setup_context(ctx, inputs, output):
-    pass  # nothing to save until there is a backward kernel
+    query, key, value, spec, scale, arch, kernel, deterministic = inputs
+    out, lse = output
+    ctx.save_for_backward(query, key, value, out, lse)
+    ctx.spec, ctx.scale, ctx.arch, ctx.deterministic = spec, scale, arch, deterministic
+    ctx.set_materialize_grads(False)
 
 
 def _backward(ctx, grad_out, grad_lse):
-    raise NotImplementedError(BACKWARD_MISSING)
+    if grad_lse is not None:
+        raise NotImplementedError(LSE_GRADIENT_MISSING)
+    query, key, value, out, lse = ctx.saved_tensors
+    if grad_out is None:
+        return (None,) * 8
+    dq, dk, dv = _attention_backward(grad_out, query, key, value, out, lse, ctx.spec, ctx.scale,
+                                     ctx.arch, ctx.deterministic)
+    return dq, dk, dv, None, None, None, None, None
 
 
 _attention.register_autograd(_backward, setup_context=_setup_context)
@@ -158,7 +219,9 @@ def sieve_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
     log-sum-exp of the scaled scores, float32 [B, Hq, L], natural log (-inf
     for a row that attends nothing, whose output is 0). kernel_options:
     {"arch": "sm_90a", "kernel": "fwd-sm80-mma"} to force a target or a
-    kernel variant (sieve.kernel_variants())."""
+    kernel variant (sieve.kernel_variants()), and "deterministic": True for a
+    backward without atomics. Gradients flow to query, key and value (not
+    through the returned LSE)."""
     options = dict(kernel_options or {})
     unknown = sorted(set(options) - set(_KERNEL_OPTIONS))
     if unknown:
@@ -167,5 +230,6 @@ def sieve_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
     if scale is not None and scale == 0:
         raise ValueError("scale must be non-zero (None: 1/sqrt(head dim))")
     out, lse = _attention(query, key, value, _spec(pattern), 0.0 if scale is None else scale,
-                          options.get("arch") or "", options.get("kernel") or "")
+                          options.get("arch") or "", options.get("kernel") or "",
+                          bool(options.get("deterministic", False)))
     return (out, lse) if return_lse else out

@@ -12,6 +12,8 @@ from sieve import _lib
 
 INCLUDE = pathlib.Path(__file__).resolve().parents[2] / "runtime" / "include"
 STRUCTS = {"sieve_attention_args": _lib.AttentionArgs,
+           "sieve_decode_args": _lib.DecodeArgs,
+           "sieve_backward_args": _lib.BackwardArgs,
            "sieve_compile_options": _lib.CompileOptions,
            "sieve_inspect_options": _lib.InspectOptions,
            "sieve_device_info": _lib.DeviceInfo}

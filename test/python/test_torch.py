@@ -1,7 +1,7 @@
 """sieve.torch on a GPU machine with torch >= 2.4: against SDPA with the
 reference mask and against FlexAttention, strided and GQA inputs, the LSE,
 torch.library.opcheck, torch.compile(fullgraph=True), the kernel cache, and
-the backward's clear error. Skipped elsewhere (Debian's torch is 1.13, CPU
+the backward against SDPA's autograd. Skipped elsewhere (Debian's torch is 1.13, CPU
 only)."""
 
 import pytest
@@ -11,7 +11,7 @@ if not torch.cuda.is_available():
     pytest.skip("no CUDA device for torch", allow_module_level=True)
 
 import sieve  # noqa: E402
-from sieve.torch import BACKWARD_MISSING, sieve_attention  # noqa: E402
+from sieve.torch import LSE_GRADIENT_MISSING, sieve_attention  # noqa: E402
 
 DTYPES = [torch.bfloat16, torch.float16]
 TOLERANCE = {torch.bfloat16: 2e-2, torch.float16: 5e-3}
@@ -87,7 +87,7 @@ def test_matches_flex_attention_with_to_block_mask():
 def test_opcheck():
     q, k, v = inputs(1, 2, 2, 256, 256, 64, torch.bfloat16)
     torch.library.opcheck(torch.ops.sieve.attention.default,
-                          (q, k, v, "builtin:sliding_window", 0.0, "", ""))
+                          (q, k, v, "builtin:sliding_window", 0.0, "", "", False))
 
 
 def test_torch_compile_fullgraph():
@@ -111,12 +111,57 @@ def test_kernels_are_cached_per_pattern_options_and_device():
     assert len(sieve._kernels) == n + 1
 
 
-def test_backward_says_what_is_missing():
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("deterministic", [False, True])
+@pytest.mark.parametrize("spec, h, hkv, lq, lk, e", [("power_attention", 4, 2, 700, 1100, 128),
+                                                     ("sliding_window", 2, 2, 513, 513, 64)])
+def test_gradients_match_sdpa_autograd(spec, h, hkv, lq, lk, e, dtype, deterministic):
+    # Every row of these patterns attends at least itself, so fp32 SDPA with
+    # the dense mask has no NaN rows to leak into its gradients.
+    p = sieve.Pattern(spec)
+    q, k, v = (t.requires_grad_() for t in inputs(1, h, hkv, lq, lk, e, dtype))
+    do = torch.randn_like(q)
+    out = sieve_attention(q, k, v, p, enable_gqa=hkv != h,
+                          kernel_options={"deterministic": deterministic})
+    out.backward(do)
+    qr, kr, vr = (t.detach().float().requires_grad_() for t in (q, k, v))
+    reference(p, qr, kr, vr).backward(do.float())
+    for got, want in ((q.grad, qr.grad), (k.grad, kr.grad), (v.grad, vr.grad)):
+        assert got.dtype == dtype and not got.isnan().any()
+        assert rel(got, want) < 1e-2
+
+
+def test_deterministic_gradients_repeat_bit_for_bit():
+    q, k, v = (t.requires_grad_() for t in inputs(1, 4, 1, 1000, 1000, 128, torch.bfloat16))
+    grads = []
+    for _ in range(2):
+        for t in (q, k, v):
+            t.grad = None
+        sieve_attention(q, k, v, "power_attention", enable_gqa=True,
+                        kernel_options={"deterministic": True}).sum().backward()
+        grads.append([t.grad.clone() for t in (q, k, v)])
+    assert all(torch.equal(a, b) for a, b in zip(*grads))
+
+
+def test_gradients_through_the_lse_are_refused():
     q, k, v = (t.requires_grad_() for t in inputs(1, 2, 2, 256, 256, 64, torch.bfloat16))
-    out = sieve_attention(q, k, v, "causal")
+    out, lse = sieve_attention(q, k, v, "causal", return_lse=True)
     with pytest.raises(NotImplementedError) as e:
-        out.sum().backward()
-    assert str(e.value) == BACKWARD_MISSING and "backward kernels" in str(e.value)
+        (out.sum() + lse.sum()).backward()
+    assert str(e.value) == LSE_GRADIENT_MISSING
+    # Leaving the LSE out of the loss is fine.
+    out, lse = sieve_attention(q, k, v, "causal", return_lse=True)
+    out.sum().backward()
+    assert q.grad is not None
+
+
+def test_the_backward_op_passes_opcheck():
+    q, k, v = inputs(1, 2, 2, 256, 256, 64, torch.bfloat16)
+    out, lse = torch.ops.sieve.attention(q, k, v, sieve.Pattern("causal").spec, 0.0, "", "",
+                                         False)
+    torch.library.opcheck(torch.ops.sieve.attention_backward.default,
+                          (torch.randn_like(q), q, k, v, out, lse, sieve.Pattern("causal").spec,
+                           0.0, "", False))
 
 
 def test_arguments_are_checked():
