@@ -278,7 +278,7 @@ const char *templateName(const KernelVariant &v) {
   if (v.operation == Operation::Decode)
     return "sieve::dev::DecodeSm80";
   if (v.operation == Operation::Backward)
-    return "sieve::dev::BwdSm80";
+    return std::string(v.name) == "bwd-sm90-wgmma" ? "sieve::dev::BwdSm90" : "sieve::dev::BwdSm80";
   return std::string(v.name) == "fwd-sm90-wgmma" ? "sieve::dev::FwdSm90" : "sieve::dev::FwdSm80";
 }
 } // namespace
@@ -336,6 +336,8 @@ mlir::FailureOr<std::string> codegen::emitKernelSource(PlanOp plan, const Kernel
     os << kSieveDecodeSm80 << "\n";
   if (backward)
     os << kSieveBwdSm80 << "\n";
+  if (std::string(v.name) == "bwd-sm90-wgmma")
+    os << kSieveSm90 << "\n" << kSieveBwdSm90 << "\n";
   os << emitPatternCode(*m) << "\n"
      << "struct SieveKernelConfig {\n"
      << "  using Elem = sieve::dev::" << (c.dtype == DType::FP16 ? "Fp16" : "Bf16") << ";\n"

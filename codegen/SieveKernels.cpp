@@ -104,7 +104,9 @@ const std::vector<KernelVariant> &codegen::kernelVariants() {
       // Verified on an H200 (sm_90a; docs/performance.md, 2026-12-02).
       {"decode-sm80-mma", Operation::Decode, KvLayout::Dense,
        "decode: KV-group heads packed per tile, split-KV with a combine, varlen batches",
-       "sm_80 or newer", true},
+       "sm_80 or newer; head dim 128 takes 112 KiB of shared memory (more than sm_86/87/89/12x "
+       "give a block)",
+       true},
       {"decode-sm80-mma-paged", Operation::Decode, KvLayout::Paged,
        "decode-sm80-mma over a paged KV cache (block table; pages of 16-256 keys, multiples of 16)",
        "sm_80 or newer", true},
@@ -112,7 +114,13 @@ const std::vector<KernelVariant> &codegen::kernelVariants() {
       {"bwd-sm80-mma", Operation::Backward, KvLayout::Dense,
        "backward: the transposed walk per key tile, dK/dV in registers, dQ by fp32 atomics "
        "(or a deterministic dQ pass)",
-       "sm_80 or newer", true},
+       "sm_80 or newer; head dim 128 takes 105 KiB of shared memory (more than sm_86/87/89/12x "
+       "give a block)",
+       true},
+      // Not yet run on a GPU: only used when forced.
+      {"bwd-sm90-wgmma", Operation::Backward, KvLayout::Dense,
+       "backward: bwd-sm80-mma's walk and structure with the five matmuls as Hopper wgmma",
+       "sm_90a", false},
   };
   return table;
 }
@@ -152,6 +160,10 @@ std::optional<KernelConfig> configure(const KernelVariant &v, const KernelReques
     c.tileQ = 128, c.warps = 8, c.stages = 3;
     c.tileK = blockK % 128 == 0 ? 128 : 64;
     return c;
+  }
+  if (std::string(v.name) == "bwd-sm90-wgmma" && !(r.target == Target{90, true})) {
+    why = "it needs sm_90a (wgmma), not " + r.target.str();
+    return std::nullopt;
   }
   if (v.operation == Operation::Backward) {
     // 4 warps of 16 rows both ways (key rows in the main kernel, query rows
@@ -215,7 +227,8 @@ std::optional<KernelConfig> codegen::chooseKernel(const KernelRequest &r, int64_
   // The fastest verified variant that applies (wgmma on sm_90a, else
   // mma.sync); failing that, an unverified one.
   static const char *const kPreference[] = {"fwd-sm90-wgmma", "fwd-sm80-mma", "decode-sm80-mma",
-                                            "decode-sm80-mma-paged", "bwd-sm80-mma"};
+                                            "decode-sm80-mma-paged", "bwd-sm90-wgmma",
+                                            "bwd-sm80-mma"};
   for (bool verified : {true, false})
     for (const char *name : kPreference) {
       const KernelVariant *v = findKernelVariant(name);

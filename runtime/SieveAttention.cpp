@@ -228,10 +228,8 @@ struct AttentionKernel::Impl {
       get(&l.pre, SIEVE_BWD_PRE_ENTRY);
       get(&l.post, SIEVE_BWD_POST_ENTRY);
       get(&l.dq, SIEVE_BWD_DQ_ENTRY);
-      raise(l.dq, info.auxSharedBytes);
       break;
     }
-    raise(l.function, info.sharedBytes);
     CUdevice device = 0;
     if (s)
       s = check(a->ctxGetDevice(&device), "cuCtxGetDevice");
@@ -239,6 +237,20 @@ struct AttentionKernel::Impl {
       s = check(a->deviceGetAttribute(&l.multiprocessors, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
                                       device),
                 "cuDeviceGetAttribute(multiprocessor count)");
+    // A kernel that needs more shared memory than the device gives a block
+    // is named here, not by the driver's bare error below. (A driver that
+    // cannot say leaves it to that error.)
+    int optin = 0;
+    const int need = std::max(info.sharedBytes, info.auxSharedBytes);
+    if (s && a->deviceGetAttribute(&optin, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN,
+                                   device) == CUDA_SUCCESS &&
+        optin > 0 && need > optin)
+      s = Status::error("the kernel needs " + std::to_string(need) +
+                        " bytes of shared memory per block but this device allows " +
+                        std::to_string(optin) + " (head dim 64 needs less)");
+    raise(l.function, info.sharedBytes);
+    if (info.operation == KernelOperation::Backward)
+      raise(l.dq, info.auxSharedBytes);
     if (!s) {
       a->moduleUnload(l.module);
       return s;
@@ -671,9 +683,10 @@ Status sieve::validateBackward(const BackwardArgs &a, const KernelInfo &kernel) 
         return Status::error(std::string(written[i].first) + " shares memory with " +
                              written[j].first);
   }
-  const int64_t keyTiles = (int64_t(a.kLen) + kernel.tileK - 1) / std::max(kernel.tileK, 1);
-  if (keyTiles > INT32_MAX || layout.qPad / std::max(kernel.tileQ, 1) > INT32_MAX)
-    return Status::error("the lengths exceed the grid limit");
+  // The kernels index rows with 32-bit ints up to the padded lengths.
+  if (int64_t(a.qLen) + kernel.tileQ > INT32_MAX || int64_t(a.kLen) + kernel.tileK > INT32_MAX)
+    return Status::error("query and key lengths must be below 2^31 - " +
+                         std::to_string(std::max(kernel.tileQ, kernel.tileK)));
   return Status::success();
 }
 

@@ -14,7 +14,9 @@
 # Writes logs under OUT and prints a summary; exits non-zero if a check failed.
 #
 #   bash bench/gpu/check_backward.sh SIEVE OUT [FLEX_ANCHOR_PY]
-# PARTS (default "check sanitize time anchor") picks the parts to run.
+# PARTS (default "check sanitize time anchor") picks the parts to run;
+# KERNEL (default: the table's choice, bwd-sm80-mma) forces a backward
+# variant, e.g. KERNEL=bwd-sm90-wgmma.
 set -u
 sieve=$1 out=$2 anchor=${3:-}
 parts=${PARTS:-check sanitize time anchor}
@@ -25,6 +27,8 @@ summary=$out/backward_summary.txt
 : > "$summary"
 note() { echo "$*" | tee -a "$summary"; }
 fail=0
+kflag=()
+[ -n "${KERNEL:-}" ] && kflag=(--kernel "$KERNEL")
 
 if has check; then
 : > "$out/checks.jsonl"
@@ -32,7 +36,7 @@ pass=0 total=0
 check() {  # check NAME ARGS...
   local name=$1; shift
   total=$((total + 1))
-  if timeout 300 "$sieve" run "$@" --backward --check --json > "$out/c.json" 2>> "$out/checks.err"; then
+  if timeout 300 "$sieve" run "$@" "${kflag[@]}" --backward --check --json > "$out/c.json" 2>> "$out/checks.err"; then
     pass=$((pass + 1))
   else
     fail=1
@@ -55,6 +59,10 @@ check "fp16-hd64-det" builtin:sliding_window --seq-len 1300 --heads 2 --kv-heads
 check "batch2" builtin:causal --seq-len 600 --q-len 333 --batch 2 --heads 2 --kv-heads 1
 check "q-short" builtin:power_attention --seq-len 2000 --q-len 65 --heads 2 --kv-heads 2
 check "tiny" builtin:causal --seq-len 17 --heads 1 --kv-heads 1
+# Query tiles and key tiles that attend nothing (block 0 has no band
+# partner; the last key blocks are attended by no query): zero gradients.
+check "empty-tiles" '{"block_size": 64, "mask": {"band": {"min": 1, "max": 3}}}' --seq-len 700 --heads 2 --kv-heads 1
+check "empty-tiles-det" '{"block_size": 64, "mask": {"band": {"min": 1, "max": 3}}}' --seq-len 700 --heads 2 --kv-heads 1 --deterministic
 i=0
 for spec in \
   '{"block_size": 64, "mask": {"intersect": ["causal", {"union": [{"sink": {"blocks": 1}}, {"window": {"blocks": 3}}, {"power_of_two": {}}]}]}}' \
@@ -75,7 +83,7 @@ if has sanitize && command -v compute-sanitizer > /dev/null; then
   for tool in memcheck racecheck synccheck; do
     for det in "" "--deterministic"; do
       if timeout 300 compute-sanitizer --tool $tool --error-exitcode 9 "$sieve" run builtin:power_attention \
-          --seq-len 700 --q-len 500 --heads 2 --kv-heads 1 --backward $det --check \
+          --seq-len 700 --q-len 500 --heads 2 --kv-heads 1 --backward $det --check "${kflag[@]}" \
           > "$out/sanitizer_$tool$det.log" 2>&1; then
         note "compute-sanitizer $tool $det: clean ($(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$out/sanitizer_$tool$det.log" | head -1))"
       else
@@ -93,7 +101,7 @@ for n in 32768 65536 131072; do
     [ $kvh = 8 ] && [ $n != 131072 ] && continue
     for det in "" "--deterministic"; do
       if timeout 300 "$sieve" run builtin:power_attention --seq-len $n --heads 32 --kv-heads $kvh \
-          --backward $det --repeat 10 --json > "$out/t.json" 2>> "$out/timing.err"; then
+          --backward $det "${kflag[@]}" --repeat 10 --json > "$out/t.json" 2>> "$out/timing.err"; then
         python3 -c "import json,sys; print(json.dumps(json.load(open('$out/t.json'))))" >> "$out/backward_timing.jsonl"
         note "$(python3 -c "
 import json; d=json.load(open('$out/t.json'))

@@ -110,6 +110,11 @@ int cli::runBackward(const RunOptions &o) {
                       "and --block-table are for decode");
   if (!o.cubinFile.empty())
     return usageError("--cubin runs forward kernels; --backward compiles its own");
+  if (o.splits != "auto")
+    return usageError("--splits is for decode; --backward does not split");
+  if (o.device == "cpu" && (!o.kernel.empty() || !o.arch.empty() || !o.nvrtcOptions.empty()))
+    return usageError("--device cpu runs the reference: --kernel, --arch and --nvrtc-option are "
+                      "for the GPU kernels");
   if (o.seqLen < 1)
     return usageError("--seq-len is required");
   const int64_t kLen = o.seqLen, qLen = o.qLen ? o.qLen : o.seqLen;

@@ -239,7 +239,9 @@ int main(int argc, char **argv) {
   runCmd->add_option("--cubin", run.cubinFile,
                      "Run this cubin (from `sieve compile --emit cubin`) instead of compiling")
       ->check(kFileName);
-  runCmd->add_flag("--check", run.check, "Compare sampled rows with an fp64 CPU reference");
+  runCmd->add_flag("--check", run.check,
+                   "Compare with an fp64 CPU reference (forward: 256 sampled rows past 4096; "
+                   "--backward: every gradient, slow past ~16K tokens)");
   runCmd->add_option("--repeat", run.repeat, "Time this many launches (median)")
       ->check(integerIn(0, 100000));
   runCmd->add_option("--seed", run.seed, "Seed of the random inputs")->capture_default_str();

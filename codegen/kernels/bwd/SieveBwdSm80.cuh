@@ -192,14 +192,15 @@ struct BwdSm80 {
 
   /// The element mask on a transposed slice: rows are keys (kp0: the
   /// position of the thread's row h = 0), columns the query indices c0 + ...
-  static __device__ __forceinline__ void mask_keys(Half &s, long long kp0, int c0,
+  template <int N>
+  static __device__ __forceinline__ void mask_keys(float (&s)[N], long long kp0, int c0,
                                                    const sieve_bwd_params &p, int lane) {
     const long long q_off = (long long)p.k_len - p.q_len;
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       const long long kp = kp0 + h * 8;
 #pragma unroll
-      for (int j = 0; j < kHalf / 8; ++j)
+      for (int j = 0; j < N / 4; ++j)
 #pragma unroll
         for (int e = 0; e < 2; ++e) {
           const int c = c0 + j * 8 + (lane & 3) * 2 + e;
@@ -558,8 +559,12 @@ struct BwdSm80 {
       st ^= 1;
     }
     sm80::cp_async_wait<0>();
+    // Every thread's copies have landed: a tile whose walk is empty never
+    // reached the loop's barrier, and other threads' copies fill this warp's
+    // Q rows.
+    __syncthreads();
     u16 *gq = (u16 *)p.dq + b * p.dq_stride_b + h * p.dq_stride_h + (long long)q0 * p.dq_stride_r;
-    // Each warp stages through its own rows of the Q tile (only it read them).
+    // Each warp stages through its own rows of the Q tile (only it reads them now).
     store_rows(dq, p.scale, smem, wrow, gq, p.dq_stride_r, p.q_len - q0, lane);
   }
 };

@@ -16,6 +16,8 @@
 
 #include <cstring>
 #include <map>
+#include <string>
+#include <vector>
 
 using namespace sieve;
 using namespace sieve::driver;
@@ -31,6 +33,10 @@ struct Fake {
   sieve_launch_info info{};
   int nextModule = 1;
   CUcontext primary = reinterpret_cast<CUcontext>(0x900);
+  int sharedOptin = 0;               // 0: the attribute query fails
+  std::vector<std::string> names;    // entry of each function handle, by index
+  std::vector<std::string> launchedNames;
+  std::vector<int> launchedShared;   // dynamic shared bytes of each launch
 };
 Fake *fake;
 
@@ -40,6 +46,8 @@ Api fakeApi() {
   a.ctxSetCurrent = [](CUcontext c) { return fake->current = c, ++fake->setCurrents, 0; };
   a.ctxGetDevice = [](CUdevice *d) { return *d = 0, 0; };
   a.deviceGetAttribute = [](int *v, int attribute, CUdevice) {
+    if (attribute == CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN && fake->sharedOptin)
+      return *v = fake->sharedOptin, 0;
     return attribute == CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT ? (*v = 132, 0) : 1;
   };
   a.ctxPushCurrent = [](CUcontext) { return 0; };
@@ -64,17 +72,30 @@ Api fakeApi() {
     return 0;
   };
   a.moduleGetFunction = [](CUfunction *f, CUmodule m, const char *name) {
-    if (std::strcmp(name, SIEVE_FWD_ENTRY) != 0)
+    // The entries of the module's operation (sieve_kernel_abi.h).
+    const bool backward = fake->info.operation == SIEVE_ABI_OP_BACKWARD;
+    const char *const fwd[] = {SIEVE_FWD_ENTRY};
+    const char *const bwd[] = {SIEVE_BWD_PRE_ENTRY, SIEVE_BWD_ENTRY, SIEVE_BWD_POST_ENTRY,
+                               SIEVE_BWD_DQ_ENTRY};
+    bool known = false;
+    for (const char *e : backward ? std::vector<const char *>(std::begin(bwd), std::end(bwd))
+                                  : std::vector<const char *>(std::begin(fwd), std::end(fwd)))
+      known |= std::strcmp(name, e) == 0;
+    if (!known)
       return 500;
-    *f = reinterpret_cast<CUfunction>(reinterpret_cast<uintptr_t>(m) + 1);
+    fake->names.push_back(name);
+    *f = reinterpret_cast<CUfunction>(reinterpret_cast<uintptr_t>(m) + fake->names.size());
     return 0;
   };
   a.funcSetAttribute = [](CUfunction, int attribute, int value) {
     return attribute == CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES && value > 0 ? 0 : 1;
   };
   a.launchKernel = [](CUfunction f, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
-                      unsigned, CUstream, void **, void **) {
+                      unsigned shared, CUstream, void **, void **) {
     fake->launched.push_back(f);
+    const size_t index = (reinterpret_cast<uintptr_t>(f) & 0xff) - 1;
+    fake->launchedNames.push_back(index < fake->names.size() ? fake->names[index] : "?");
+    fake->launchedShared.push_back(int(shared));
     return 0;
   };
   a.getErrorString = [](CUresult, const char **s) { return *s = "fake error", 0; };
@@ -164,4 +185,48 @@ TEST_F(SieveDriver, NotACubinIsRefusedBeforeTheDriver) {
   ASSERT_FALSE(s);
   EXPECT_EQ(s.message, "not a cubin (no ELF header)");
   EXPECT_TRUE(state.loadsIn.empty());
+}
+
+TEST_F(SieveDriver, AKernelTooBigForTheDeviceIsNamed) {
+  state.sharedOptin = 101376; // sm_86's per-block maximum
+  state.info.shared_bytes = 107520;
+  AttentionKernel kernel;
+  Status s = AttentionKernel::load(kCubin, kernel);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.message, "the kernel needs 107520 bytes of shared memory per block but this device "
+                       "allows 101376 (head dim 64 needs less)");
+  state.info.shared_bytes = 81920;
+  EXPECT_TRUE(AttentionKernel::load(kCubin, kernel));
+}
+
+TEST_F(SieveDriver, TheBackwardLaunchesItsEntriesInOrder) {
+  state.info = {SIEVE_KERNEL_ABI_VERSION, SIEVE_ABI_OP_BACKWARD, SIEVE_ABI_KV_DENSE,
+                SIEVE_ABI_BF16, 128, 64, 64, 128, 107520, 0, 82944};
+  AttentionKernel kernel;
+  ASSERT_TRUE(AttentionKernel::load(kCubin, kernel));
+  EXPECT_EQ(kernel.info().operation, KernelOperation::Backward);
+  EXPECT_EQ(kernel.info().auxSharedBytes, 82944);
+  // The forward launch refuses a backward module.
+  Status s = kernel.launch(args());
+  EXPECT_EQ(s.message, "this is a backward kernel: launch it with launchBackward");
+
+  BackwardArgs b;
+  auto at = [](uintptr_t a) { return reinterpret_cast<void *>(a); };
+  b.q = at(0x10000000), b.k = at(0x20000000), b.v = at(0x30000000), b.o = at(0x40000000);
+  b.dO = at(0x50000000), b.lse = static_cast<const float *>(at(0x60000000));
+  b.dq = at(0x70000000), b.dk = at(0x80000000), b.dv = at(0x90000000);
+  b.qLen = b.kLen = 300;
+  b.setContiguousStrides();
+  b.workspace = at(0xa0000000);
+  b.workspaceBytes = backwardWorkspaceBytes(b, kernel.info());
+  ASSERT_TRUE(kernel.launchBackward(b));
+  EXPECT_EQ(state.launchedNames, (std::vector<std::string>{SIEVE_BWD_PRE_ENTRY, SIEVE_BWD_ENTRY,
+                                                           SIEVE_BWD_POST_ENTRY}));
+  EXPECT_EQ(state.launchedShared, (std::vector<int>{0, 107520, 0}));
+  state.launchedNames.clear(), state.launchedShared.clear();
+  b.deterministic = true;
+  ASSERT_TRUE(kernel.launchBackward(b));
+  EXPECT_EQ(state.launchedNames, (std::vector<std::string>{SIEVE_BWD_PRE_ENTRY, SIEVE_BWD_ENTRY,
+                                                           SIEVE_BWD_DQ_ENTRY}));
+  EXPECT_EQ(state.launchedShared, (std::vector<int>{0, 107520, 82944}));
 }
