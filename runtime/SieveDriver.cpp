@@ -68,6 +68,14 @@ const Loaded &loaded() {
       l.status = Status::error("the CUDA driver lacks an entry point sieve needs");
       return;
     }
+    // Graph capture is optional (DeviceGraph says so when it is missing).
+    (void)(bind(h, "cuStreamCreate", a.streamCreate) && bind(h, "cuStreamDestroy_v2", a.streamDestroy) &&
+        bind(h, "cuStreamBeginCapture_v2", a.streamBeginCapture) &&
+        bind(h, "cuStreamEndCapture", a.streamEndCapture) &&
+        bind(h, "cuGraphInstantiateWithFlags", a.graphInstantiate) &&
+        bind(h, "cuGraphLaunch", a.graphLaunch) &&
+        bind(h, "cuGraphExecDestroy", a.graphExecDestroy) &&
+        bind(h, "cuGraphDestroy", a.graphDestroy));
     if (Status s = check(a.init(0), "cuInit"); !s)
       l.status = Status::error(s.message + " (no usable GPU?)");
   });
@@ -212,20 +220,92 @@ Status sieve::deviceSynchronize() {
 }
 
 Status sieve::timeOnDevice(const std::function<Status()> &fn, float &ms) {
+  return timeOnStream(nullptr, fn, ms);
+}
+
+//===----------------------------------------------------------------------===//
+// DeviceGraph
+//===----------------------------------------------------------------------===//
+
+struct DeviceGraph::Impl {
+  const Api *api = nullptr;
+  CUstream stream = nullptr;
+  CUgraph graph = nullptr;
+  CUgraphExec exec = nullptr;
+  ~Impl() {
+    if (exec)
+      api->graphExecDestroy(exec);
+    if (graph)
+      api->graphDestroy(graph);
+    if (stream)
+      api->streamDestroy(stream);
+  }
+};
+
+DeviceGraph::DeviceGraph() = default;
+DeviceGraph::~DeviceGraph() = default;
+DeviceGraph::DeviceGraph(DeviceGraph &&) noexcept = default;
+DeviceGraph &DeviceGraph::operator=(DeviceGraph &&) noexcept = default;
+
+Status DeviceGraph::capture(const std::function<Status(void *stream)> &fn, DeviceGraph &out) {
   const Api *a;
   CUcontext ctx;
   if (Status s = currentContext(a, ctx); !s)
     return s;
+  if (!a->streamCreate || !a->streamDestroy || !a->streamBeginCapture || !a->streamEndCapture ||
+      !a->graphInstantiate || !a->graphLaunch || !a->graphExecDestroy || !a->graphDestroy)
+    return Status::error("this CUDA driver has no graph capture (cuStreamBeginCapture_v2, "
+                         "cuGraphInstantiateWithFlags)");
+  auto impl = std::make_unique<Impl>();
+  impl->api = a;
+  // The legacy default stream cannot be captured: a stream of its own.
+  if (Status s = check(a->streamCreate(&impl->stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate"); !s)
+    return s;
+  if (Status s = check(a->streamBeginCapture(impl->stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+                       "cuStreamBeginCapture");
+      !s)
+    return s;
+  Status launched = fn(impl->stream);
+  // End the capture whatever fn did, so the stream is usable (and freed).
+  Status ended = check(a->streamEndCapture(impl->stream, &impl->graph), "cuStreamEndCapture");
+  if (!launched)
+    return launched;
+  if (!ended)
+    return ended;
+  if (Status s = check(a->graphInstantiate(&impl->exec, impl->graph, 0), "cuGraphInstantiate"); !s)
+    return s;
+  out.impl = std::move(impl);
+  return Status::success();
+}
+
+void *DeviceGraph::stream() const { return impl ? impl->stream : nullptr; }
+
+Status DeviceGraph::launch(float *ms) const {
+  if (!impl)
+    return Status::error("the graph was not captured");
+  const Api *a = impl->api;
+  auto run = [&] { return check(a->graphLaunch(impl->exec, impl->stream), "cuGraphLaunch"); };
+  if (!ms)
+    return run();
+  return timeOnStream(impl->stream, run, *ms);
+}
+
+Status sieve::timeOnStream(void *stream, const std::function<Status()> &fn, float &ms) {
+  const Api *a;
+  CUcontext ctx;
+  if (Status s = currentContext(a, ctx); !s)
+    return s;
+  CUstream st = static_cast<CUstream>(stream);
   CUevent start = nullptr, stop = nullptr;
   Status s = check(a->eventCreate(&start, 0), "cuEventCreate");
   if (s)
     s = check(a->eventCreate(&stop, 0), "cuEventCreate");
   if (s)
-    s = check(a->eventRecord(start, nullptr), "cuEventRecord");
+    s = check(a->eventRecord(start, st), "cuEventRecord");
   if (s)
     s = fn();
   if (s)
-    s = check(a->eventRecord(stop, nullptr), "cuEventRecord");
+    s = check(a->eventRecord(stop, st), "cuEventRecord");
   if (s)
     s = check(a->eventSynchronize(stop), "cuEventSynchronize");
   if (s)

@@ -17,6 +17,8 @@ using CUmodule = struct CUmod_st *;
 using CUfunction = struct CUfunc_st *;
 using CUstream = struct CUstream_st *;
 using CUevent = struct CUevent_st *;
+using CUgraph = struct CUgraph_st *;
+using CUgraphExec = struct CUgraphExec_st *;
 
 /// The driver's enum values sieve passes (cuda.h's names and numbers).
 enum : int {
@@ -27,6 +29,9 @@ enum : int {
 };
 enum : int { CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8 };
 enum : int { CUDA_SUCCESS = 0, CUDA_ERROR_INVALID_CONTEXT = 201 };
+enum : unsigned { CU_STREAM_NON_BLOCKING = 1 };
+/// Capture mode: only the capturing thread's unsafe calls are refused.
+enum : int { CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1 };
 
 /// The driver entry points sieve uses, with their documented C signatures.
 struct Api {
@@ -58,6 +63,16 @@ struct Api {
   CUresult (*eventSynchronize)(CUevent);
   CUresult (*eventElapsedTime)(float *, CUevent, CUevent);
   CUresult (*eventDestroy)(CUevent);
+  // Streams and graphs: DeviceGraph (optional: a driver without them only
+  // loses graph capture).
+  CUresult (*streamCreate)(CUstream *, unsigned);
+  CUresult (*streamDestroy)(CUstream);
+  CUresult (*streamBeginCapture)(CUstream, int);
+  CUresult (*streamEndCapture)(CUstream, CUgraph *);
+  CUresult (*graphInstantiate)(CUgraphExec *, CUgraph, unsigned long long);
+  CUresult (*graphLaunch)(CUgraphExec, CUstream);
+  CUresult (*graphExecDestroy)(CUgraphExec);
+  CUresult (*graphDestroy)(CUgraph);
 };
 
 /// Loads libcuda.so.1 and initialises it (once). Fails with a clear message

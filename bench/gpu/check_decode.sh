@@ -8,8 +8,9 @@
 #      auto, head dims 64 and 128, bf16 and fp16, GQA and MHA;
 #   2. compute-sanitizer memcheck and racecheck on a split paged case;
 #   3. decode timings: PowerAttention and dense causal at 32K and 128K, 1 and
-#      16 queries, 32/32 and 32/8 heads, dense and paged KV; FlexAttention and
-#      SDPA decode in the same run (FLEX_ANCHOR_PY).
+#      16 queries, 32/32 and 32/8 heads, dense and paged KV, launched directly
+#      and as a CUDA graph (--graph); FlexAttention and SDPA decode in the
+#      same run (FLEX_ANCHOR_PY).
 # Writes logs under OUT and prints a summary; exits non-zero if a check failed.
 #
 #   bash bench/gpu/check_decode.sh SIEVE OUT [FLEX_ANCHOR_PY]
@@ -62,6 +63,9 @@ check "hd64-paged" builtin:power_attention --seq-lens 3000,17 --q-len 5 --heads 
 check "fp16" builtin:power_attention --seq-lens 3000,900 --q-len 4 --heads 8 --kv-heads 2 --dtype fp16
 check "fp16-paged-hd64" builtin:causal --seq-lens 3000,900 --q-len 4 --heads 8 --kv-heads 2 --dtype fp16 --head-dim 64 --page-size 128
 check "long-32k" builtin:power_attention --seq-len 32768 --decode --q-len 2 --heads 8 --kv-heads 2
+# The step captured in a CUDA graph must give the direct launch's bits.
+check "graph-split-paged" builtin:power_attention --seq-lens 9000,100 --q-len 3 --heads 8 --kv-heads 2 --page-size 64 --splits auto --graph
+check "graph-unsplit" builtin:causal --seq-lens 3000 --q-len 1 --heads 8 --kv-heads 8 --splits 1 --graph
 note "decode correctness: $pass of $total checks passed"
 rm -f "$out/c.json"
 fi
@@ -90,11 +94,11 @@ for p in power_attention causal; do
         for pg in 0 64; do
           extra=""; [ "$pg" != 0 ] && extra="--page-size $pg"
           if timeout 120 "$sieve" run builtin:$p --decode --seq-len $n --q-len $q --heads 32 --kv-heads $kvh \
-              $extra --repeat 50 --json > "$out/t.json" 2>> "$out/timing.err"; then
+              $extra --graph --repeat 50 --json > "$out/t.json" 2>> "$out/timing.err"; then
             python3 -c "import json; d=json.load(open('$out/t.json')); print(json.dumps(d))" >> "$out/decode_timing.jsonl"
             note "$(python3 -c "
 import json; d=json.load(open('$out/t.json'))
-print('sieve decode %-15s %6d q%-2d 32/%-2d page %-3d splits %2d: %8.1f us %7.0f GB/s (K/V %.1f MB)' % ('$p', $n, $q, $kvh, $pg, d['splits'], d['median_us'], d['kv_gb_per_s'], d['kv_bytes'] / 1e6))")"
+print('sieve decode %-15s %6d q%-2d 32/%-2d page %-3d splits %2d: %8.1f us %7.0f GB/s, graph %8.1f us (K/V %.1f MB)' % ('$p', $n, $q, $kvh, $pg, d['splits'], d['median_us'], d['kv_gb_per_s'], d.get('graph_median_us', float('nan')), d['kv_bytes'] / 1e6))")"
           else
             note "sieve decode $p $n q$q 32/$kvh page $pg: did not run ($(tail -c 200 "$out/timing.err"))"
           fi

@@ -75,6 +75,7 @@ struct RunOptions {
   std::string splits = "auto"; ///< Split-KV: N or auto.
   std::string device = "gpu";  ///< gpu, or cpu: the CPU executor.
   std::string lseFile;         ///< Write the LSE (float32).
+  bool graph = false;          ///< Decode: also run the step as a CUDA graph.
   // The backward pass (tools/sieve/SieveRunBackward.cpp).
   bool backward = false;      ///< Gradients instead of the forward.
   bool deterministic = false; ///< Backward without atomics.

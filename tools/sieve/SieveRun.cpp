@@ -67,6 +67,8 @@ int cli::runRun(const RunOptions &o) {
   if (o.deterministic || !o.doFile.empty() || !o.dqFile.empty() || !o.dkFile.empty() ||
       !o.dvFile.empty())
     return usageError("--deterministic, --do, --dq, --dk and --dv need --backward");
+  if (o.graph && !wantsDecode(o))
+    return usageError("--graph captures a decode step: it needs --decode (or the decode layouts)");
   if (wantsDecode(o))
     return runDecode(o);
   if (!checkPatternFlag(o.spec, o.pattern))

@@ -110,6 +110,8 @@ int cli::runBackward(const RunOptions &o) {
                       "and --block-table are for decode");
   if (!o.cubinFile.empty())
     return usageError("--cubin runs forward kernels; --backward compiles its own");
+  if (o.graph)
+    return usageError("--graph captures a decode step; it is not for --backward");
   if (o.splits != "auto")
     return usageError("--splits is for decode; --backward does not split");
   if (o.device == "cpu" && (!o.kernel.empty() || !o.arch.empty() || !o.nvrtcOptions.empty()))

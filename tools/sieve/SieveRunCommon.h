@@ -14,13 +14,14 @@
 
 namespace sieve::cli {
 
-/// The median of `repeat` CUDA-event-timed calls of `launch`, after three
-/// warm-up calls, in milliseconds.
-inline Status medianLaunchMs(const std::function<Status()> &launch, int repeat, double &median) {
+/// The median of `repeat` calls of `timed` (which runs once and says how
+/// many milliseconds it took), after three warm-up calls.
+inline Status medianTimedMs(const std::function<Status(float &)> &timed, int repeat,
+                            double &median) {
   std::vector<float> times;
   for (int r = 0; r < repeat + 3; ++r) {
     float ms = 0;
-    if (Status s = timeOnDevice(launch, ms); !s)
+    if (Status s = timed(ms); !s)
       return s;
     if (r >= 3)
       times.push_back(ms);
@@ -28,6 +29,12 @@ inline Status medianLaunchMs(const std::function<Status()> &launch, int repeat, 
   std::sort(times.begin(), times.end());
   median = times[times.size() / 2];
   return Status::success();
+}
+
+/// The median of `repeat` CUDA-event-timed calls of `launch`, after three
+/// warm-up calls, in milliseconds.
+inline Status medianLaunchMs(const std::function<Status()> &launch, int repeat, double &median) {
+  return medianTimedMs([&](float &ms) { return timeOnDevice(launch, ms); }, repeat, median);
 }
 
 /// The report: one JSON object, or "  key: value" lines.

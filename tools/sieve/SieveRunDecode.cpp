@@ -109,6 +109,8 @@ int cli::runDecode(const RunOptions &o) {
     return usageError("--device must be gpu or cpu, not '" + o.device + "'");
   if (!o.cubinFile.empty())
     return usageError("--cubin runs forward kernels; decode compiles its own");
+  if (o.graph && o.device == "cpu")
+    return usageError("--graph captures the GPU step; --device cpu has none");
   if (o.pageSize && (o.pageSize < 16 || o.pageSize > 256 || o.pageSize % 16 != 0))
     return usageError("--page-size must be 16 to 256, a multiple of 16, not " +
                       std::to_string(o.pageSize));
@@ -402,6 +404,31 @@ int cli::runDecode(const RunOptions &o) {
       const double us = ms * 1e3;
       report["median_us"] = us;
       report["kv_gb_per_s"] = report["kv_bytes"].get<int64_t>() / (us * 1e-6) / 1e9;
+    }
+    if (o.graph) {
+      // The same step captured in a CUDA graph: on poisoned outputs it must
+      // give the direct launch's bits, then it is timed like the launch.
+      DeviceGraph graph;
+      if (Status s = DeviceGraph::capture([&](void *stream) { return kernel.launchDecode(a, stream); },
+                                          graph);
+          !s)
+        return error("capturing the decode step in a CUDA graph: " + s.message);
+      std::vector<u16> again(out16.size(), bf16 ? half::kBf16NaN : half::kFp16NaN);
+      for (Status s : {copyToDevice(dout, again.data(), again.size() * 2), graph.launch(),
+                       deviceSynchronize(), copyToHost(again.data(), dout, again.size() * 2)})
+        if (!s)
+          return error(s.message);
+      const bool same = again == out16;
+      report["graph_matches_direct"] = same;
+      if (!same)
+        return error("the graph-captured decode step's output differs from the direct launch's");
+      if (o.repeat > 0) {
+        double ms = 0;
+        if (Status s = medianTimedMs([&](float &t) { return graph.launch(&t); }, o.repeat, ms); !s)
+          return error(s.message);
+        report["graph_median_us"] = ms * 1e3;
+        report["graph_kv_gb_per_s"] = report["kv_bytes"].get<int64_t>() / (ms * 1e-3) / 1e9;
+      }
     }
   }
   int64_t nan = 0;

@@ -205,6 +205,9 @@ int main(int argc, char **argv) {
   runCmd->add_option("--lse", run.lseFile,
                      "Write the LSE (float32 [batch, heads, q_len]; decode: [total_q, heads])")
       ->check(kFileName);
+  runCmd->add_flag("--graph", run.graph,
+                   "Decode: also capture the step in a CUDA graph, require the direct launch's "
+                   "output bit for bit, and time it with --repeat");
   runCmd->add_flag("--backward", run.backward,
                    "Run the backward pass: dq, dk, dv from the forward's o and lse and dO");
   runCmd->add_flag("--deterministic", run.deterministic,

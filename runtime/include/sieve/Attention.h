@@ -227,6 +227,32 @@ Status copyToHost(void *dst, const void *src, size_t bytes);
 Status deviceSynchronize();
 /// Times `fn` (which launches work) with driver events: milliseconds.
 Status timeOnDevice(const std::function<Status()> &fn, float &ms);
+/// The same with the events on `stream` (a CUstream; null: the default).
+Status timeOnStream(void *stream, const std::function<Status()> &fn, float &ms);
+
+/// A CUDA graph of launches, captured on a stream of its own, for tools and
+/// tests that have no CUDA runtime (an application with one captures
+/// sieve's launches on its own stream: docs/decode.md). sieve's launches
+/// allocate nothing and never synchronise, so a decode step or a backward
+/// captures as is.
+class DeviceGraph {
+public:
+  DeviceGraph();
+  ~DeviceGraph();
+  DeviceGraph(DeviceGraph &&) noexcept;
+  DeviceGraph &operator=(DeviceGraph &&) noexcept;
+  /// Captures what `fn` launches on the stream it is given, and instantiates
+  /// the graph. An error of fn (or of the capture) is returned.
+  static Status capture(const std::function<Status(void *stream)> &fn, DeviceGraph &out);
+  /// Launches the graph on its stream; with `ms`, times it there.
+  Status launch(float *ms = nullptr) const;
+  /// The stream it was captured on and launches on.
+  void *stream() const;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl;
+};
 
 SIEVE_API_END
 

@@ -37,6 +37,8 @@ struct Fake {
   std::vector<std::string> names;    // entry of each function handle, by index
   std::vector<std::string> launchedNames;
   std::vector<int> launchedShared;   // dynamic shared bytes of each launch
+  std::vector<CUstream> launchedOn;  // stream of each launch
+  std::vector<std::string> graphCalls;
 };
 Fake *fake;
 
@@ -91,14 +93,39 @@ Api fakeApi() {
     return attribute == CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES && value > 0 ? 0 : 1;
   };
   a.launchKernel = [](CUfunction f, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
-                      unsigned shared, CUstream, void **, void **) {
+                      unsigned shared, CUstream stream, void **, void **) {
     fake->launched.push_back(f);
+    fake->launchedOn.push_back(stream);
     const size_t index = (reinterpret_cast<uintptr_t>(f) & 0xff) - 1;
     fake->launchedNames.push_back(index < fake->names.size() ? fake->names[index] : "?");
     fake->launchedShared.push_back(int(shared));
     return 0;
   };
   a.getErrorString = [](CUresult, const char **s) { return *s = "fake error", 0; };
+  a.streamCreate = [](CUstream *st, unsigned flags) {
+    fake->graphCalls.push_back("create " + std::to_string(flags));
+    return *st = reinterpret_cast<CUstream>(0x5000), 0;
+  };
+  a.streamDestroy = [](CUstream) { return fake->graphCalls.push_back("destroy stream"), 0; };
+  a.streamBeginCapture = [](CUstream st, int mode) {
+    fake->graphCalls.push_back("begin " + std::to_string(reinterpret_cast<uintptr_t>(st)) + " " +
+                               std::to_string(mode));
+    return 0;
+  };
+  a.streamEndCapture = [](CUstream, CUgraph *g) {
+    fake->graphCalls.push_back("end");
+    return *g = reinterpret_cast<CUgraph>(0x6000), 0;
+  };
+  a.graphInstantiate = [](CUgraphExec *e, CUgraph, unsigned long long) {
+    fake->graphCalls.push_back("instantiate");
+    return *e = reinterpret_cast<CUgraphExec>(0x7000), 0;
+  };
+  a.graphLaunch = [](CUgraphExec, CUstream st) {
+    fake->graphCalls.push_back("launch " + std::to_string(reinterpret_cast<uintptr_t>(st)));
+    return 0;
+  };
+  a.graphExecDestroy = [](CUgraphExec) { return fake->graphCalls.push_back("destroy exec"), 0; };
+  a.graphDestroy = [](CUgraph) { return fake->graphCalls.push_back("destroy graph"), 0; };
   return a;
 }
 
@@ -229,4 +256,38 @@ TEST_F(SieveDriver, TheBackwardLaunchesItsEntriesInOrder) {
   EXPECT_EQ(state.launchedNames, (std::vector<std::string>{SIEVE_BWD_PRE_ENTRY, SIEVE_BWD_ENTRY,
                                                            SIEVE_BWD_DQ_ENTRY}));
   EXPECT_EQ(state.launchedShared, (std::vector<int>{0, 107520, 82944}));
+}
+
+TEST_F(SieveDriver, AGraphCapturesLaunchesOnItsOwnStream) {
+  AttentionKernel kernel;
+  ASSERT_TRUE(AttentionKernel::load(kCubin, kernel));
+  {
+    DeviceGraph graph;
+    ASSERT_TRUE(DeviceGraph::capture([&](void *stream) { return kernel.launch(args(), stream); },
+                                     graph));
+    EXPECT_EQ(graph.stream(), reinterpret_cast<void *>(0x5000));
+    // The launch went to the capturing stream (0x5000 = 20480), never the default.
+    ASSERT_EQ(state.launchedOn.size(), 1u);
+    EXPECT_EQ(state.launchedOn[0], reinterpret_cast<CUstream>(0x5000));
+    ASSERT_TRUE(graph.launch());
+    EXPECT_EQ(state.graphCalls, (std::vector<std::string>{"create 1", "begin 20480 1", "end",
+                                                          "instantiate", "launch 20480"}));
+  }
+  // Destroyed with the graph: the exec, the graph, the stream.
+  EXPECT_EQ(std::vector<std::string>(state.graphCalls.end() - 3, state.graphCalls.end()),
+            (std::vector<std::string>{"destroy exec", "destroy graph", "destroy stream"}));
+}
+
+TEST_F(SieveDriver, AFailedCaptureEndsTheCaptureAndSaysWhy) {
+  DeviceGraph graph;
+  Status s = DeviceGraph::capture([](void *) { return Status::error("the launch was refused"); },
+                                  graph);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.message, "the launch was refused");
+  EXPECT_EQ(state.graphCalls, (std::vector<std::string>{"create 1", "begin 20480 1", "end",
+                                                        "destroy graph", "destroy stream"}));
+  EXPECT_EQ(graph.launch().message, "the graph was not captured");
+  api.graphLaunch = nullptr; // a driver without graphs
+  s = DeviceGraph::capture([](void *) { return Status::success(); }, graph);
+  EXPECT_NE(s.message.find("this CUDA driver has no graph capture"), std::string::npos) << s.message;
 }
