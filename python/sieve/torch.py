@@ -19,8 +19,8 @@ Backward: gradients flow to query, key and value through sieve's backward
 kernels (torch.ops.sieve.attention_backward, bwd-sm80-mma: the pattern's
 transposed walk; docs/backward.md), from the saved output and LSE.
 kernel_options {"deterministic": True} computes dq without atomics (the same
-bits every run). Gradients through the returned LSE are not supported: a
-loss that uses it raises NotImplementedError in backward.
+bits every run). A loss that also uses the returned LSE gets its gradient
+too, at the price of one more forward and backward launch (see _backward).
 """
 
 import functools
@@ -41,11 +41,6 @@ _DTYPES = {torch.bfloat16: "bf16", torch.float16: "fp16"}
 _KERNEL_OPTIONS = ("arch", "kernel", "deterministic")
 _BACKWARD_KERNEL = "bwd-sm80-mma"
 
-LSE_GRADIENT_MISSING = (
-    "sieve_attention's backward takes the gradient of the output only: the loss uses the "
-    "returned LSE, and gradients through it are not supported. Detach the LSE "
-    "(lse.detach()) or leave it out of the loss.")
-
 
 @functools.lru_cache(maxsize=256)
 def _pattern(spec: str) -> "_sieve.Pattern":
@@ -56,7 +51,8 @@ def _launchable(x: torch.Tensor) -> torch.Tensor:
     """x, or a contiguous copy when the kernel cannot read it in place (it
     needs the last dimension contiguous, strides that are multiples of 8
     elements and a 16-byte aligned start)."""
-    if x.stride(-1) != 1 or any(s % 8 for s in x.stride()[:3]) or x.data_ptr() % 16:
+    rows_overlap = x.shape[2] > 1 and x.stride(2) < x.shape[3]  # e.g. expanded rows
+    if x.stride(-1) != 1 or any(s % 8 for s in x.stride()[:3]) or x.data_ptr() % 16 or rows_overlap:
         return x.contiguous()
     return x
 
@@ -137,25 +133,43 @@ def _attention_backward(grad_out: torch.Tensor, query: torch.Tensor, key: torch.
 
 @_attention_backward.register_fake
 def _(grad_out, query, key, value, out, lse, spec, scale, arch, deterministic):
-    return torch.empty_like(query), torch.empty_like(key), torch.empty_like(value)
+    # Contiguous, like the real op's outputs (empty_like would keep a
+    # permuted input's strides).
+    return tuple(torch.empty(t.shape, dtype=t.dtype, device=t.device)
+                 for t in (query, key, value))
 
 
 def _setup_context(ctx, inputs, output):
     query, key, value, spec, scale, arch, kernel, deterministic = inputs
     out, lse = output
     ctx.save_for_backward(query, key, value, out, lse)
-    ctx.spec, ctx.scale, ctx.arch, ctx.deterministic = spec, scale, arch, deterministic
+    ctx.spec, ctx.scale, ctx.arch, ctx.kernel = spec, scale, arch, kernel
+    ctx.deterministic = deterministic
     ctx.set_materialize_grads(False)
 
 
 def _backward(ctx, grad_out, grad_lse):
-    if grad_lse is not None:
-        raise NotImplementedError(LSE_GRADIENT_MISSING)
+    """dq, dk, dv from sieve's backward kernels. The LSE's gradient g, when
+    the loss uses it, adds (with P the attention weights, s the scale)
+        dq += s * g * (P K)   and   dk += s * P^T (g * Q),
+    since d lse_i / d S_ij = P_ij. P K is the forward with K for V; P^T (g Q)
+    is the dV a backward computes for dO = g Q. Both are exact (no extra
+    approximation), and cost one forward and one backward launch."""
     query, key, value, out, lse = ctx.saved_tensors
-    if grad_out is None:
+    if grad_out is None and grad_lse is None:
         return (None,) * 8
+    if grad_out is None:
+        grad_out = torch.zeros_like(out)
     dq, dk, dv = _attention_backward(grad_out, query, key, value, out, lse, ctx.spec, ctx.scale,
                                      ctx.arch, ctx.deterministic)
+    if grad_lse is not None:
+        s = ctx.scale if ctx.scale else query.shape[-1] ** -0.5
+        g = grad_lse.float().unsqueeze(-1)
+        o_k, _ = _attention(query, key, key, ctx.spec, ctx.scale, ctx.arch, ctx.kernel, False)
+        _, _, pg = _attention_backward((g * query.float()).to(query.dtype), query, key, key, o_k,
+                                       lse, ctx.spec, ctx.scale, ctx.arch, ctx.deterministic)
+        dq = (dq.float() + s * g * o_k.float()).to(dq.dtype)
+        dk = (dk.float() + s * pg.float()).to(dk.dtype)
     return dq, dk, dv, None, None, None, None, None
 
 
@@ -220,8 +234,8 @@ def sieve_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
     for a row that attends nothing, whose output is 0). kernel_options:
     {"arch": "sm_90a", "kernel": "fwd-sm80-mma"} to force a target or a
     kernel variant (sieve.kernel_variants()), and "deterministic": True for a
-    backward without atomics. Gradients flow to query, key and value (not
-    through the returned LSE)."""
+    backward without atomics. Gradients flow to query, key and value, from
+    the output and from the LSE."""
     options = dict(kernel_options or {})
     unknown = sorted(set(options) - set(_KERNEL_OPTIONS))
     if unknown:

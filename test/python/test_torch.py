@@ -11,7 +11,7 @@ if not torch.cuda.is_available():
     pytest.skip("no CUDA device for torch", allow_module_level=True)
 
 import sieve  # noqa: E402
-from sieve.torch import LSE_GRADIENT_MISSING, sieve_attention  # noqa: E402
+from sieve.torch import sieve_attention  # noqa: E402
 
 DTYPES = [torch.bfloat16, torch.float16]
 TOLERANCE = {torch.bfloat16: 2e-2, torch.float16: 5e-3}
@@ -143,16 +143,33 @@ def test_deterministic_gradients_repeat_bit_for_bit():
     assert all(torch.equal(a, b) for a, b in zip(*grads))
 
 
-def test_gradients_through_the_lse_are_refused():
+def test_gradients_through_the_lse_match_autograd():
+    # loss = sum(out * do) + sum(lse * dl): the LSE's gradient goes through
+    # sieve's extra forward and backward (torch.py, _backward).
+    p = sieve.Pattern("power_attention", block_size=128)
+    q, k, v = (t.requires_grad_() for t in inputs(1, 4, 2, 500, 900, 64, torch.bfloat16))
+    do, dl = torch.randn_like(q), torch.randn(1, 4, 500, device="cuda")
+    out, lse = sieve_attention(q, k, v, p, enable_gqa=True, return_lse=True)
+    ((out * do).sum() + (lse * dl).sum()).backward()
+    qr, kr, vr = (t.detach().float().requires_grad_() for t in (q, k, v))
+    mask = torch.from_numpy(p.to_dense(500, 900)).cuda()
+    kk, vv = kr.repeat_interleave(2, 1), vr.repeat_interleave(2, 1)
+    scores = (qr @ kk.transpose(-1, -2)) * 64 ** -0.5
+    scores = scores.masked_fill(~mask, float("-inf"))
+    ref_lse = torch.logsumexp(scores, -1)
+    ref_out = torch.softmax(scores, -1) @ vv
+    ((ref_out * do.float()).sum() + (ref_lse * dl).sum()).backward()
+    assert rel(lse, ref_lse) < 1e-3
+    for got, want in ((q.grad, qr.grad), (k.grad, kr.grad), (v.grad, vr.grad)):
+        assert rel(got, want) < 1e-2
+
+
+def test_the_lse_alone_has_gradients():
     q, k, v = (t.requires_grad_() for t in inputs(1, 2, 2, 256, 256, 64, torch.bfloat16))
-    out, lse = sieve_attention(q, k, v, "causal", return_lse=True)
-    with pytest.raises(NotImplementedError) as e:
-        (out.sum() + lse.sum()).backward()
-    assert str(e.value) == LSE_GRADIENT_MISSING
-    # Leaving the LSE out of the loss is fine.
-    out, lse = sieve_attention(q, k, v, "causal", return_lse=True)
-    out.sum().backward()
-    assert q.grad is not None
+    _, lse = sieve_attention(q, k, v, "causal", return_lse=True)
+    lse.sum().backward()
+    assert q.grad is not None and not q.grad.isnan().any()
+    assert v.grad is not None and v.grad.abs().max().item() == 0  # the LSE does not depend on v
 
 
 def test_the_backward_op_passes_opcheck():

@@ -414,8 +414,11 @@ int cli::runDecode(const RunOptions &o) {
           !s)
         return error("capturing the decode step in a CUDA graph: " + s.message);
       std::vector<u16> again(out16.size(), bf16 ? half::kBf16NaN : half::kFp16NaN);
-      for (Status s : {copyToDevice(dout, again.data(), again.size() * 2), graph.launch(),
-                       deviceSynchronize(), copyToHost(again.data(), dout, again.size() * 2)})
+      // The poison must land before the graph's stream (which does not wait
+      // on the default one) starts.
+      for (Status s : {copyToDevice(dout, again.data(), again.size() * 2), deviceSynchronize(),
+                       graph.launch(), deviceSynchronize(),
+                       copyToHost(again.data(), dout, again.size() * 2)})
         if (!s)
           return error(s.message);
       const bool same = again == out16;

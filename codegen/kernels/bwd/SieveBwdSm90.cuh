@@ -266,15 +266,10 @@ struct BwdSm90 {
               Elem::pack2(s[j * 4 + hh * 2] * (dp[j * 4 + hh * 2] - d.x),
                           s[j * 4 + hh * 2 + 1] * (dp[j * 4 + hh * 2 + 1] - d.y));
       }
-      // dK += dS^T Q.
-      sm90::fence_operands(dk);
-      sm90::fence_operands(sf);
-      sm90::wgmma_fence();
-      fb_issue(dk, sf, s_q);
-      sm90::wgmma_commit();
       if (p.dq_accum) {
-        // dS^T to shared memory (rows keys, 128-byte-swizzled), under the
-        // dK group: it reads only registers and Q.
+        // dS^T to shared memory (rows keys, 128-byte-swizzled) for dQ, before
+        // the dK group takes sf (registers of an in-flight wgmma are not to be
+        // touched).
 #pragma unroll
         for (int hh = 0; hh < 2; ++hh) {
           const int r = wrow + (lane >> 2) + hh * 8;
@@ -284,6 +279,12 @@ struct BwdSm90 {
                 sf[j >> 1][(j & 1) * 2 + hh];
         }
       }
+      // dK += dS^T Q.
+      sm90::fence_operands(dk);
+      sm90::fence_operands(sf);
+      sm90::wgmma_fence();
+      fb_issue(dk, sf, s_q);
+      sm90::wgmma_commit();
       sm90::wgmma_wait_all();
       sm90::fence_operands(dk);
       sm90::fence_operands(sf);
