@@ -77,6 +77,15 @@ ordered_json api::inspectJson(const mask::Pattern &p, const plan::Analysis &a, i
         {"visited_pairs", a.visitedPairs}, {"head_dim", headDim},
         {"attended_flops", a.attendedFlops},
         {"executed_flops", a.executedFlops}}},
+      {"backward",
+       a.backward.maxQueryTiles < 0
+           ? ordered_json(nullptr)
+           : ordered_json{{"visited_tiles", a.backward.visitedTiles},
+                          {"max_query_tiles", a.backward.maxQueryTiles},
+                          {"mean_query_tiles", a.backward.meanQueryTiles},
+                          {"min_query_tiles", a.backward.minQueryTiles},
+                          {"longest_key_tile", a.backward.longestKeyTile},
+                          {"longest_share", a.backward.longestShare}}},
       {"walk", a.walk},
       {"pair_counts", a.pairCounts},
       {"skipped", a.skipped},

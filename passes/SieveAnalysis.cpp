@@ -133,6 +133,28 @@ void tileStats(const mask::Pattern &pattern, const AnalysisOptions &o,
     a.pairCounts = "estimated";
   a.attendedFlops = 4.0 * o.headDim * a.attendedPairs;
   a.executedFlops = 4.0 * o.headDim * a.visitedPairs;
+
+  // The backward's columns: one transposed walk per key tile. It costs what
+  // the forward's walk cost, so it is skipped where that was sampled.
+  if (a.pairCounts != "exact") {
+    a.skipped.push_back("backward columns: the forward's counts were estimated");
+    return;
+  }
+  Analysis::Columns &c = a.backward;
+  c.minQueryTiles = std::numeric_limits<int64_t>::max();
+  for (int64_t j = 0; j < a.keyTiles; ++j) {
+    int64_t n = 0;
+    for (const TileRun &r : planner.walkQueryTiles(j))
+      n += r.end - r.begin;
+    c.visitedTiles += n;
+    c.minQueryTiles = std::min(c.minQueryTiles, n);
+    if (n > c.maxQueryTiles)
+      c.maxQueryTiles = n, c.longestKeyTile = j;
+  }
+  if (a.keyTiles == 0)
+    c.minQueryTiles = 0;
+  c.meanQueryTiles = a.keyTiles ? double(c.visitedTiles) / double(a.keyTiles) : 0;
+  c.longestShare = c.visitedTiles ? double(c.maxQueryTiles) / double(c.visitedTiles) : 0;
 }
 
 /// The receptive field of the last block, one hop per layer, over blocks of

@@ -50,6 +50,17 @@ struct Analysis {
   int64_t walkFullTiles = 0, walkPartialTiles = 0;
   int64_t visitedPairs = 0;
   double attendedFlops = 0, executedFlops = 0; ///< Per head, forward.
+  /// The backward's work per key tile: the query tiles its transposed walk
+  /// visits (what one CTA of the backward's main kernel does). Key tiles
+  /// run in index order, so `longestKeyTile` far from 0 with a large share
+  /// means the longest CTA starts late. Not analysed (maxQueryTiles = -1,
+  /// with a `skipped` entry) when the forward's counts were estimated.
+  struct Columns {
+    int64_t maxQueryTiles = -1, minQueryTiles = 0, longestKeyTile = 0;
+    double meanQueryTiles = 0;
+    double longestShare = 0; ///< The longest column's share of all visited tiles.
+    int64_t visitedTiles = 0;
+  } backward;
   std::string walk; ///< "closed-form" or "fallback".
   /// "exact", or "estimated" when token-level predicates left more pairs
   /// undecided than TileClassifier::kEvaluationBudget allows, or a predicate

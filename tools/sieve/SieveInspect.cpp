@@ -62,6 +62,16 @@ void printText(const mask::Pattern &p, const Analysis &a, double ms) {
   llvm::raw_string_ostream(gf) << llvm::format("%.3f attended, %.3f executed",
                                                a.attendedFlops / 1e9, a.executedFlops / 1e9);
   row("GFLOP per head", gf);
+  if (const Analysis::Columns &c = a.backward; c.maxQueryTiles >= 0) {
+    os << "backward: query tiles per key tile (the transposed walk, one CTA each)\n";
+    std::string line;
+    llvm::raw_string_ostream(line) << "max " << c.maxQueryTiles << " (key tile "
+                                   << c.longestKeyTile << ", " << pct(c.longestShare)
+                                   << " of the visits), mean "
+                                   << llvm::format("%.1f", c.meanQueryTiles) << ", min "
+                                   << c.minQueryTiles;
+    row("visits", line);
+  }
   os << "receptive field of the last block (coverage by layers)\n";
   for (size_t i = 0; i < a.coverage.size(); ++i)
     row("  " + std::to_string(i + 1) + (i ? " layers" : " layer"), pct(a.coverage[i]));

@@ -14,6 +14,7 @@ namespace {
 /// Everything `analyze` reports, computed the slow way.
 struct Brute {
   int64_t pairs = 0, emptyRows = 0, maxBlocksPerRow = 0, full = 0, partial = 0;
+  int64_t maxColumnTiles = 0; ///< The most attended query tiles of one key tile.
   std::vector<double> coverage;
   std::optional<int64_t> layersToFull;
 };
@@ -45,6 +46,12 @@ Brute bruteForce(const mask::Pattern &p, int64_t n, int64_t tq, int64_t tk,
     for (int64_t k0 = 0; k0 < n; k0 += tk)
       if (anyIn(q0, q0 + tq, k0, k0 + tk, all))
         (all ? b.full : b.partial)++;
+  for (int64_t k0 = 0; k0 < n; k0 += tk) {
+    int64_t column = 0;
+    for (int64_t q0 = 0; q0 < n; q0 += tq)
+      column += anyIn(q0, q0 + tq, k0, k0 + tk, all);
+    b.maxColumnTiles = std::max(b.maxColumnTiles, column);
+  }
   for (int64_t q0 = 0; q0 < n; q0 += p.blockQ) {
     int64_t blocks = 0;
     for (int64_t k0 = 0; k0 < n; k0 += p.blockK)
@@ -95,7 +102,28 @@ TEST(SieveAnalysis, MatchesBruteForceOnRandomPatterns) {
     // every attended one.
     ASSERT_LE(a.walkFullTiles, b.full);
     ASSERT_GE(a.walkFullTiles + a.walkPartialTiles, b.full + b.partial);
+    // So is the backward's transposed walk: it visits every attended tile.
+    if (a.pairCounts == "exact") {
+      ASSERT_GE(a.backward.visitedTiles, b.full + b.partial);
+      ASSERT_GE(a.backward.maxQueryTiles, b.maxColumnTiles);
+      ASSERT_LE(a.backward.minQueryTiles, a.backward.meanQueryTiles);
+    }
   }
+}
+
+TEST(SieveAnalysis, BackwardColumnsOfCausalAreExact) {
+  // Causal at 1000 tokens, 100-token tiles: key tile j is visited by query
+  // tiles j .. 9, so 10, 9, ..., 1: 55 visits, the first column the longest.
+  AnalysisOptions o;
+  mlir::MLIRContext ctx;
+  o.seqLen = 1000, o.tileQ = o.tileK = 100;
+  Analysis a = analyze(test::importPattern(ctx, R"({"block_size": 100, "mask": "causal"})"), o);
+  EXPECT_EQ(a.backward.visitedTiles, 55);
+  EXPECT_EQ(a.backward.maxQueryTiles, 10);
+  EXPECT_EQ(a.backward.longestKeyTile, 0);
+  EXPECT_EQ(a.backward.minQueryTiles, 1);
+  EXPECT_DOUBLE_EQ(a.backward.meanQueryTiles, 5.5);
+  EXPECT_DOUBLE_EQ(a.backward.longestShare, 10.0 / 55);
 }
 
 namespace {
