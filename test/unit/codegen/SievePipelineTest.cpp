@@ -1,0 +1,371 @@
+//===- SievePipelineTest.cpp - The producer/consumer rings on the host ---===//
+//
+// codegen/kernels/common/SievePipeline.cuh driven by a model of mbarrier
+// semantics (arrival counts, transaction bytes, phase parity) under random
+// interleavings of a producer, two consumers and the asynchronous copies:
+// the planned warp-specialised forward's K and V rings (V used one tile
+// behind K). Every run must finish (no deadlock), each consumer must see
+// exactly the walk's tags in order and then END, and no copy may land in a
+// slot a consumer still holds. The producer's tags come from the host walk
+// (plan::WalkRules through walk::TileWalk), the code the device walk is
+// emitted from. The device barrier policy (SieveMbarrier.cuh) is compiled
+// through NVRTC for sm_90a.
+//
+//===----------------------------------------------------------------------===//
+
+#include "../SieveRandomPattern.h"
+#include "codegen/kernels/common/SievePipeline.cuh"
+#include "passes/SieveWalk.h"
+#include "sieve/Jit.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <random>
+#include <sstream>
+
+using namespace sieve;
+using pipe::u32;
+
+namespace {
+/// mbarrier's semantics: a phase completes when its arrivals are all in and
+/// its transaction bytes all landed; try_wait(parity) is true once the
+/// phase of that parity has completed (a fresh barrier's "previous phase",
+/// parity 1, counts as completed).
+struct ModelBar {
+  struct Handle {
+    int count = 0, pending = 0;
+    long long tx = 0;
+    unsigned phase = 0;
+    int violations = 0; ///< Arrivals past the count, bytes past the expected.
+  };
+  static void complete(Handle &b) {
+    if (b.pending == 0 && b.tx == 0)
+      ++b.phase, b.pending = b.count;
+  }
+  static void init(Handle &b, int count) { b = Handle{count, count, 0, 0, 0}; }
+  static void arrive(Handle &b) {
+    b.violations += b.pending <= 0;
+    --b.pending;
+    complete(b);
+  }
+  static void arrive_expect_tx(Handle &b, u32 bytes) {
+    b.tx += bytes;
+    arrive(b);
+  }
+  /// The copy's complete_tx.
+  static void complete_tx(Handle &b, u32 bytes) {
+    b.tx -= bytes;
+    b.violations += b.tx < 0;
+    complete(b);
+  }
+  static bool try_wait(Handle &b, u32 parity) { return (b.phase & 1u) != parity; }
+};
+
+constexpr int kStages = 2, kConsumers = 2;
+using Ring = pipe::Ring<ModelBar, kStages, kConsumers>;
+using Pos = pipe::RingPos<kStages>;
+constexpr u32 kTileBytes = 16384;
+
+/// One run: the producer publishes `tags` on the K ring and the V ring
+/// (K(j), V(j), ..., then END on both); consumer c waits K(j), then V(j - 1),
+/// releases both, and on K's END finishes V. A random action runs each step.
+struct RingRun {
+  Ring ring[2]; // K, V
+  std::vector<u32> tags;
+  // Slot contents (the tile a landed copy holds) and who holds each slot.
+  int data[2][kStages] = {{-1, -1}, {-1, -1}};
+  int holders[2][kStages] = {};
+  struct Copy {
+    int ring, slot, tile;
+  };
+  std::vector<Copy> copies; // issued, not landed
+  // Producer: op i of the sequence K(0), V(0), K(1), ..., K(END), V(END).
+  size_t producerOp = 0;
+  Pos producerPos[2];
+  bool producerAcquired = false;
+  struct Consumer {
+    Pos pos[2];
+    std::vector<u32> seenK, seenV;
+    // 0: wait K(j); 1: wait V(j - 1) if there is one, release both; 2: wait
+    // V's END; 3: done.
+    int stage = 0;
+    bool hasPrev = false;
+    u32 prev = 0, current = 0;
+  } consumer[kConsumers];
+  std::vector<std::string> errors;
+
+  explicit RingRun(std::vector<u32> t) : tags(std::move(t)) {
+    for (Ring &r : ring)
+      r.init();
+  }
+  size_t producerOps() const { return 2 * tags.size() + 2; }
+  /// The producer's next publication: (ring, tag).
+  std::pair<int, u32> producerNext() const {
+    const size_t i = producerOp / 2;
+    return {int(producerOp % 2), i < tags.size() ? tags[i] : pipe::kEndTag};
+  }
+
+  bool producerStep(bool act) {
+    if (producerOp >= producerOps())
+      return false;
+    auto [r, tag] = producerNext();
+    Pos &pos = producerPos[r];
+    if (!producerAcquired) {
+      if (!ring[r].try_acquire(pos))
+        return false;
+      if (act)
+        producerAcquired = true;
+      return true;
+    }
+    if (act) {
+      const bool end = pipe::is_end(tag);
+      ring[r].publish(pos, tag, end ? 0 : kTileBytes);
+      if (!end)
+        copies.push_back({r, pos.slot, pipe::tag_tile(tag)});
+      pos.advance();
+      producerAcquired = false;
+      ++producerOp;
+    }
+    return true;
+  }
+
+  bool copyStep(size_t i) {
+    Copy c = copies[i];
+    if (holders[c.ring][c.slot] > 0)
+      errors.push_back("a copy landed in a slot a consumer still holds");
+    data[c.ring][c.slot] = c.tile;
+    ModelBar::complete_tx(ring[c.ring].full[c.slot], kTileBytes);
+    copies.erase(copies.begin() + long(i));
+    return true;
+  }
+
+  /// Takes the slot's tag and checks the data that landed there.
+  void take(Consumer &c, int r, u32 tag) {
+    const int slot = c.pos[r].slot;
+    if (!pipe::is_end(tag) && data[r][slot] != pipe::tag_tile(tag))
+      errors.push_back("a consumer read a slot whose copy had not landed or was overwritten");
+    (r == 0 ? c.seenK : c.seenV).push_back(tag);
+  }
+  void release(Consumer &c, int r) {
+    --holders[r][c.pos[r].slot];
+    ring[r].release(c.pos[r]);
+    c.pos[r].advance();
+  }
+
+  /// The consumer's next action, if enabled (taken when `act`). It holds
+  /// K(j) while it waits for V(j - 1): the order of the planned consumer
+  /// step (S(j) issued, then P(j - 1) V(j - 1)), the one that needs the most
+  /// of the rings.
+  bool consumerStep(Consumer &c, bool act) {
+    u32 tag;
+    switch (c.stage) {
+    case 0:
+      if (!ring[0].try_wait(c.pos[0], tag))
+        return false;
+      if (act) {
+        ++holders[0][c.pos[0].slot];
+        take(c, 0, tag);
+        c.current = tag, c.stage = 1;
+      }
+      return true;
+    case 1:
+      if (c.hasPrev && !ring[1].try_wait(c.pos[1], tag))
+        return false;
+      if (act) {
+        if (c.hasPrev) {
+          ++holders[1][c.pos[1].slot];
+          take(c, 1, tag);
+          if (tag != c.prev)
+            errors.push_back("V's tag is not the previous K tile's");
+          release(c, 1);
+        }
+        release(c, 0);
+        const bool end = pipe::is_end(c.current);
+        c.hasPrev = !end, c.prev = c.current;
+        c.stage = end ? 2 : 0;
+      }
+      return true;
+    case 2:
+      if (!ring[1].try_wait(c.pos[1], tag))
+        return false;
+      if (act) {
+        ++holders[1][c.pos[1].slot];
+        take(c, 1, tag);
+        release(c, 1);
+        c.stage = 3;
+      }
+      return true;
+    default:
+      return false;
+    }
+  }
+
+  /// Runs to the end under random choices; false on a deadlock.
+  bool run(std::mt19937 &rng, int maxSteps) {
+    for (int step = 0; step < maxSteps; ++step) {
+      std::vector<int> enabled; // 0: producer, 1 + c: consumer c, 100 + i: copy i
+      if (producerStep(false))
+        enabled.push_back(0);
+      for (int c = 0; c < kConsumers; ++c)
+        if (consumerStep(consumer[c], false))
+          enabled.push_back(1 + c);
+      for (size_t i = 0; i < copies.size(); ++i)
+        enabled.push_back(100 + int(i));
+      if (enabled.empty())
+        return producerOp == producerOps() &&
+               std::all_of(std::begin(consumer), std::end(consumer),
+                           [](const Consumer &c) { return c.stage == 3; });
+      const int a = enabled[rng() % enabled.size()];
+      if (a == 0)
+        producerStep(true);
+      else if (a < 100)
+        consumerStep(consumer[a - 1], true);
+      else
+        copyStep(size_t(a - 100));
+    }
+    return false;
+  }
+};
+
+/// The walk's tags for query tile t of `p` (the host walk the device one is
+/// emitted from).
+std::vector<u32> walkTags(const mask::Pattern &p, int64_t n, int64_t tile, int64_t t) {
+  const int64_t lo = t * tile, hi = std::min(lo + tile, n) - 1;
+  plan::WalkRules rules(p, false, plan::walkRows(p, false, lo, hi, n));
+  walk::TileWalk<plan::WalkRules> w(rules, 0, tile, n);
+  std::vector<u32> tags;
+  int k;
+  bool full;
+  while (w.next(k, full))
+    tags.push_back(pipe::make_tag(k, full));
+  return tags;
+}
+} // namespace
+
+TEST(SievePipeline, TagWordsRoundTrip) {
+  for (int tile : {0, 1, 12345, 0x7ffffffe})
+    for (bool full : {false, true}) {
+      const u32 t = pipe::make_tag(tile, full);
+      EXPECT_FALSE(pipe::is_end(t));
+      EXPECT_EQ(pipe::tag_tile(t), tile);
+      EXPECT_EQ(pipe::tag_full(t), full);
+    }
+  EXPECT_TRUE(pipe::is_end(pipe::kEndTag));
+}
+
+TEST(SievePipeline, RandomInterleavingsDeliverTheWalkOnce) {
+  test::RandomPattern gen(7, /*predicates=*/false);
+  std::mt19937 rng(11);
+  int runs = 0, tiles = 0;
+  for (int i = 0; i < 300; ++i) {
+    mask::Pattern p = gen.next();
+    const int64_t n = gen.uniform(1, 400), tile = gen.uniform(8, 64);
+    const int64_t t = gen.uniform(0, (n - 1) / tile);
+    const std::vector<u32> tags = walkTags(p, n, tile, t);
+    for (int rep = 0; rep < 8; ++rep) {
+      RingRun r(tags);
+      SCOPED_TRACE("pattern " + std::to_string(i) + ", " + std::to_string(tags.size()) +
+                   " tiles, interleaving " + std::to_string(rep));
+      ASSERT_TRUE(r.run(rng, 100000)) << "deadlock";
+      EXPECT_TRUE(r.errors.empty()) << r.errors.front();
+      std::vector<u32> want = tags;
+      want.push_back(pipe::kEndTag);
+      for (const RingRun::Consumer &c : r.consumer) {
+        EXPECT_EQ(c.seenK, want);
+        EXPECT_EQ(c.seenV, want);
+      }
+      for (Ring &ring : r.ring)
+        for (int s = 0; s < kStages; ++s) {
+          EXPECT_EQ(ring.full[s].violations, 0);
+          EXPECT_EQ(ring.empty[s].violations, 0);
+        }
+      ++runs;
+      tiles += int(tags.size());
+    }
+  }
+  EXPECT_EQ(runs, 2400);
+  EXPECT_GT(tiles, 2400); // the walks were not all empty
+}
+
+TEST(SievePipeline, AWrongArrivalCountIsCaught) {
+  // The model is not vacuous: empty barriers that complete on one consumer's
+  // release (count 1 for two consumers) let the producer refill a slot the
+  // other consumer still reads, or lose a phase and hang.
+  std::vector<u32> tags;
+  for (int k = 0; k < 12; ++k)
+    tags.push_back(pipe::make_tag(k, true));
+  std::mt19937 rng(3);
+  int caught = 0;
+  for (int rep = 0; rep < 200; ++rep) {
+    RingRun r(tags);
+    for (Ring &ring : r.ring)
+      for (int s = 0; s < kStages; ++s)
+        ModelBar::init(ring.empty[s], 1);
+    const bool finished = r.run(rng, 100000);
+    caught += !finished || !r.errors.empty();
+  }
+  EXPECT_GT(caught, 100);
+}
+
+namespace {
+std::string readKernelFile(const std::string &relative) {
+  std::ifstream in(std::string(SIEVE_KERNEL_DIR) + "/" + relative);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+} // namespace
+
+TEST(SievePipeline, TheMbarrierPolicyCompilesForSm90a) {
+  std::string version;
+  if (!nvrtcVersion(version))
+    GTEST_SKIP() << "no NVRTC";
+  // A producer thread and two consumer threads on one ring, as the device
+  // code will use it (the debug trap on, so that path compiles too).
+  const std::string source = readKernelFile("common/SievePipeline.cuh") +
+                             readKernelFile("arch/sm90/SieveMbarrier.cuh") + R"(
+using Bar = sieve::dev::sm90::Mbarrier;
+using Ring = sieve::pipe::Ring<Bar, 2, 2>;
+extern "C" __global__ void ring_test(unsigned *out, int tiles) {
+  __shared__ Ring ring;
+  if (threadIdx.x == 0) {
+    ring.init();
+    Bar::fence_init();
+  }
+  __syncthreads();
+  sieve::pipe::RingPos<2> pos;
+  if (threadIdx.x == 0) {
+    for (int t = 0; t <= tiles; ++t) {
+      while (!ring.try_acquire(pos)) {
+      }
+      ring.publish(pos, t < tiles ? sieve::pipe::make_tag(t, t & 1) : sieve::pipe::kEndTag, 0);
+      pos.advance();
+    }
+  } else if (threadIdx.x < 3) {
+    unsigned sum = 0, tag;
+    for (;;) {
+      Bar::wait(ring.full[pos.slot], pos.phase);
+      ring.try_wait(pos, tag);
+      ring.release(pos);
+      pos.advance();
+      if (sieve::pipe::is_end(tag)) break;
+      sum += sieve::pipe::tag_tile(tag);
+    }
+    out[threadIdx.x] = sum;
+  }
+}
+)";
+  ASSERT_EQ(source.find("#include"), std::string::npos) << "the kernel library is self-contained";
+  for (bool trap : {false, true}) {
+    JitOptions options{"sm_90a", {"--ptxas-options=-v"}};
+    if (trap)
+      options.extraOptions.push_back("-DSIEVE_MBARRIER_TRAP_SPINS=1000000");
+    JitResult result;
+    Status s = compileCuda(source, "ring_test.cu", options, result);
+    ASSERT_TRUE(s) << s.message << "\n" << result.log;
+    EXPECT_FALSE(result.cubin.empty());
+    EXPECT_NE(result.ptx.find("mbarrier.try_wait.parity"), std::string::npos);
+    EXPECT_EQ(result.ptx.find("trap;") != std::string::npos, trap);
+  }
+}
