@@ -217,6 +217,12 @@ int cli::runRun(const RunOptions &o) {
     if (!f)
       return error("cannot write '" + o.outFile + "'");
   }
+  if (!o.lseFile.empty()) { // float32 [batch, heads, q_len]
+    std::ofstream f(o.lseFile, std::ios::binary);
+    f.write(reinterpret_cast<const char *>(lse.data()), std::streamsize(lse.size() * 4));
+    if (!f)
+      return error("cannot write '" + o.lseFile + "'");
+  }
   for (void *p : {q.device, k.device, v.device, out.device, lseDevice})
     deviceFree(p);
   printReport(report, o.json);

@@ -111,6 +111,10 @@ int cli::runDecode(const RunOptions &o) {
     return usageError("--cubin runs forward kernels; decode compiles its own");
   if (o.graph && o.device == "cpu")
     return usageError("--graph captures the GPU step; --device cpu has none");
+  if (o.device == "cpu" && (!o.kernel.empty() || !o.arch.empty() || !o.nvrtcOptions.empty() ||
+                            o.repeat))
+    return usageError("--device cpu runs the CPU executor: --kernel, --arch, --nvrtc-option and "
+                      "--repeat are for the GPU kernels");
   if (o.pageSize && (o.pageSize < 16 || o.pageSize > 256 || o.pageSize % 16 != 0))
     return usageError("--page-size must be 16 to 256, a multiple of 16, not " +
                       std::to_string(o.pageSize));
