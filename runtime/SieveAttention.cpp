@@ -103,7 +103,12 @@ void AttentionArgs::setContiguousStrides() {
   fill(oStride, heads, qLen);
 }
 
-Status sieve::validateLaunch(const AttentionArgs &a, const KernelInfo &kernel) {
+namespace {
+/// The checks of a launch's sizes, shared by AttentionArgs and BackwardArgs
+/// (the same field names): positive sizes, qLen <= kLen, heads a multiple
+/// of kvHeads, the kernel's head dim and element type, grid limits, the
+/// scale, lse's alignment.
+template <class Args> Status checkShape(const Args &a, const KernelInfo &kernel) {
   auto positive = [](int v, const char *what) {
     return v >= 1 ? Status::success()
                   : Status::error(std::string(what) + " must be at least 1 but is " +
@@ -134,6 +139,13 @@ Status sieve::validateLaunch(const AttentionArgs &a, const KernelInfo &kernel) {
     return Status::error("the softmax scale must be finite and non-negative (0 = default)");
   if (a.lse && reinterpret_cast<uintptr_t>(a.lse) % 4 != 0)
     return Status::error("lse is not 4-byte aligned");
+  return Status::success();
+}
+} // namespace
+
+Status sieve::validateLaunch(const AttentionArgs &a, const KernelInfo &kernel) {
+  if (Status s = checkShape(a, kernel); !s)
+    return s;
   ByteRange q, k, v, o;
   if (Status s = checkTensor("q", a.q, a.qStride, a.batch, a.heads, a.qLen, a.headDim, false, q); !s)
     return s;
@@ -618,26 +630,11 @@ size_t sieve::backwardWorkspaceBytes(const BackwardArgs &args, const KernelInfo 
 Status sieve::validateBackward(const BackwardArgs &a, const KernelInfo &kernel) {
   if (kernel.operation != KernelOperation::Backward)
     return Status::error("this is not a backward kernel: compile one with --kernel bwd-sm80-mma");
-  // The shape checks of the forward (sizes, lengths, heads, head dim, dtype,
-  // scale, q/k/v/lse) first, on the forward's view of the launch.
-  AttentionArgs f;
-  f.q = a.q, f.k = a.k, f.v = a.v, f.o = const_cast<void *>(a.o);
-  f.lse = const_cast<float *>(a.lse);
-  f.batch = a.batch, f.heads = a.heads, f.kvHeads = a.kvHeads, f.qLen = a.qLen, f.kLen = a.kLen;
-  f.headDim = a.headDim, f.dtype = a.dtype, f.scale = a.scale;
-  std::copy(a.qStride, a.qStride + 3, f.qStride);
-  std::copy(a.kStride, a.kStride + 3, f.kStride);
-  std::copy(a.vStride, a.vStride + 3, f.vStride);
-  std::copy(a.oStride, a.oStride + 3, f.oStride);
   if (!a.o)
     return Status::error("o (the forward's output) is null");
   if (!a.lse)
     return Status::error("lse (the forward's, [batch, heads, q_len] float32) is null");
-  KernelInfo shape = kernel;
-  shape.operation = KernelOperation::Forward;
-  // o is read here, not written: validateLaunch's write checks are harmless
-  // (o never shares memory with q, k or v in a forward either).
-  if (Status s = validateLaunch(f, shape); !s)
+  if (Status s = checkShape(a, kernel); !s)
     return s;
   ByteRange q, k, v, o, dO, dq, dk, dv;
   if (Status s = checkTensor("q", a.q, a.qStride, a.batch, a.heads, a.qLen, a.headDim, false, q); !s)

@@ -101,6 +101,20 @@ TEST_P(CompileBuiltin, EveryConfigurationCompilesWithoutSpills) {
       }
 }
 
+namespace {
+/// Every entry point of a compiled module of `op` in ptxas's report, at 0
+/// spill bytes and without warnings.
+void expectEntriesWithoutSpills(const api::CompileResult &r, codegen::Operation op) {
+  for (const char *entry : codegen::entryPoints(op)) {
+    KernelResources res;
+    ASSERT_TRUE(parsePtxasLog(r.log, entry, res)) << entry << "\n" << r.log;
+    EXPECT_EQ(res.spillStoreBytes, 0) << entry;
+    EXPECT_EQ(res.spillLoadBytes, 0) << entry;
+    EXPECT_TRUE(res.warnings.empty()) << res.warnings.front();
+  }
+}
+} // namespace
+
 TEST(SieveCompile, EveryDecodeKernelCompilesWithoutSpills) {
   // decode-sm80-mma and its paged form x head dims x dtypes x {sm_80, sm_90a}
   // on the built-ins with the largest walks: both entry points, 0 spill
@@ -125,13 +139,8 @@ TEST(SieveCompile, EveryDecodeKernelCompilesWithoutSpills) {
                                       ? "sieve::dev::PagedKv>"
                                       : "sieve::dev::DenseKv>"),
                     std::string::npos);
-          for (const char *entry : {"sieve_attention_decode", "sieve_attention_combine"}) {
-            KernelResources res;
-            ASSERT_TRUE(parsePtxasLog(r.log, entry, res)) << entry << "\n" << r.log;
-            EXPECT_EQ(res.spillStoreBytes, 0) << entry;
-            EXPECT_EQ(res.spillLoadBytes, 0) << entry;
-            EXPECT_TRUE(res.warnings.empty()) << res.warnings.front();
-          }
+          ASSERT_EQ(codegen::entryPoints(codegen::Operation::Decode).size(), 2u);
+          expectEntriesWithoutSpills(r, codegen::Operation::Decode);
         }
 }
 
@@ -156,15 +165,8 @@ TEST(SieveCompile, EveryBackwardKernelCompilesWithoutSpills) {
           ASSERT_TRUE(s) << s.message;
           EXPECT_EQ(r.config.variant->operation, codegen::Operation::Backward);
           EXPECT_EQ(r.source.find("#include"), std::string::npos) << "not self-contained";
-          const std::vector<const char *> entries = codegen::entryPoints(codegen::Operation::Backward);
-          ASSERT_EQ(entries.size(), 4u);
-          for (const char *entry : entries) {
-            KernelResources res;
-            ASSERT_TRUE(parsePtxasLog(r.log, entry, res)) << entry << "\n" << r.log;
-            EXPECT_EQ(res.spillStoreBytes, 0) << entry;
-            EXPECT_EQ(res.spillLoadBytes, 0) << entry;
-            EXPECT_TRUE(res.warnings.empty()) << res.warnings.front();
-          }
+          ASSERT_EQ(codegen::entryPoints(codegen::Operation::Backward).size(), 4u);
+          expectEntriesWithoutSpills(r, codegen::Operation::Backward);
         }
 }
 
@@ -184,13 +186,7 @@ TEST(SieveCompile, TheWgmmaBackwardCompilesWithoutSpills) {
                                        s, {"--ptxas-options=-v"}, "bwd-sm90-wgmma");
         ASSERT_TRUE(s) << s.message;
         EXPECT_NE(r.source.find("using SieveKernel = sieve::dev::BwdSm90<"), std::string::npos);
-        for (const char *entry : codegen::entryPoints(codegen::Operation::Backward)) {
-          KernelResources res;
-          ASSERT_TRUE(parsePtxasLog(r.log, entry, res)) << entry << "\n" << r.log;
-          EXPECT_EQ(res.spillStoreBytes, 0) << entry;
-          EXPECT_EQ(res.spillLoadBytes, 0) << entry;
-          EXPECT_TRUE(res.warnings.empty()) << res.warnings.front();
-        }
+        expectEntriesWithoutSpills(r, codegen::Operation::Backward);
       }
   // Only sm_90a has wgmma.
   Status s;
