@@ -137,6 +137,11 @@ Status api::compilePattern(LoadedSpec &spec, const CompileRequest &request, Comp
   if (mlir::FailureOr<mask::Pattern> m = buildMaskPattern(spec.pattern);
       mlir::succeeded(m) && mask::attendsNothing(*m))
     out.warnings.push_back(emptyPatternWarning(out.patternName));
+  if (!config->verified)
+    out.warnings.push_back(config->unverifiedWhy.empty()
+                               ? std::string("kernel ") + config->variant->name +
+                                     " has not been verified on a GPU yet (check its output)"
+                               : config->unverifiedWhy + " (check its output)");
   if (Status s = lowerToPlan(spec, config->tileQ, config->tileK, /*transposed=*/false); !s)
     return s;
   auto plan = spec.module->lookupSymbol<PlanOp>(out.patternName + "_forward");

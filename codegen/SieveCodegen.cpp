@@ -328,7 +328,7 @@ mlir::FailureOr<std::string> codegen::emitKernelSource(PlanOp plan, const Kernel
   const bool wgmma = std::string(v.name) == "fwd-sm90-wgmma";
   const bool decode = v.operation == Operation::Decode;
   if (wgmma)
-    os << kSieveSm90 << "\n" << kSieveFwdSm90 << "\n";
+    os << kSieveSwizzle << "\n" << kSieveSm90 << "\n" << kSieveFwdSm90 << "\n";
   else
     os << kSieveFwdSm80 << "\n";
   const bool backward = v.operation == Operation::Backward;
@@ -337,7 +337,7 @@ mlir::FailureOr<std::string> codegen::emitKernelSource(PlanOp plan, const Kernel
   if (backward)
     os << kSieveBwdSm80 << "\n";
   if (std::string(v.name) == "bwd-sm90-wgmma")
-    os << kSieveSm90 << "\n" << kSieveBwdSm90 << "\n";
+    os << kSieveSwizzle << "\n" << kSieveSm90 << "\n" << kSieveBwdSm90 << "\n";
   os << emitPatternCode(*m) << "\n"
      << "struct SieveKernelConfig {\n"
      << "  using Elem = sieve::dev::" << (c.dtype == DType::FP16 ? "Fp16" : "Bf16") << ";\n"

@@ -92,6 +92,11 @@ struct KernelConfig {
   int warps = 4;
   int stages = 2;
   int minSplitTiles = 0; ///< Decode: the fewest key tiles a split takes.
+  /// Whether a GPU run has verified this configuration: the variant's flag,
+  /// unless this configuration of it has not run (callers warn).
+  bool verified = false;
+  /// Why `verified` is false for a verified variant (empty otherwise).
+  std::string unverifiedWhy;
 };
 
 /// Chooses the variant for `request` and a pattern with these block sizes,

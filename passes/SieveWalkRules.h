@@ -349,6 +349,26 @@ template <class Root> struct TileWalk {
     return n;
   }
 
+  /// Moves the walk so that its next tile is the first attended tile >= t.
+  /// A walk restarts anywhere: it only remembers the run it is in.
+  SIEVE_HD void seek(i64 t) {
+    cursor = t;
+    full_until = 0;
+  }
+
+  /// The number of attended tiles in [t0, t1) (walks a copy). Chunks of the
+  /// tile range count independently, so a warp counts a walk in parallel:
+  /// lane L takes chunk_range(tiles(), L, 32).
+  SIEVE_HD i64 count_range(i64 t0, i64 t1) const {
+    TileWalk w = *this;
+    w.seek(t0);
+    w.end = min_(end, base + t1 * tile);
+    return t0 < t1 ? w.count() : 0;
+  }
+
+  /// The tiles of the other axis, attended or not.
+  SIEVE_HD i64 tiles() const { return end > base ? (end - base + tile - 1) / tile : 0; }
+
   /// Skips the next n tiles (whole runs of full tiles at a time), so that
   /// split s of S can start at tile s * T / S of a walk of T tiles.
   SIEVE_HD void skip(i64 n) {
@@ -388,19 +408,55 @@ SIEVE_HD void split_range(i64 total, i64 s, i64 splits, i64 &first, i64 &last) {
   last = total * (s + 1) / splits;
 }
 
+/// Chunk c of n of the range [0, total): [total c / n, total (c + 1) / n).
+SIEVE_HD void chunk_range(i64 total, i64 c, i64 n, i64 &first, i64 &last) {
+  split_range(total, c, n, first, last);
+}
+
+/// The tiles [first, last) of a walk of `total` tiles that split `s` takes
+/// when at most `splits` are launched and each should take at least
+/// `min_tiles`: only max(1, floor(total / min_tiles)) splits are used.
+/// Returns last - first (0: the split is unused).
+SIEVE_HD i64 split_share(i64 total, i64 s, i64 splits, i64 min_tiles, i64 &first, i64 &last) {
+  i64 used = total / min_tiles;
+  used = used < 1 ? 1 : used > splits ? splits : used;
+  first = last = 0;
+  if (s >= used) return 0;
+  split_range(total, s, used, first, last);
+  return last - first;
+}
+
 /// Split-KV: moves walk `w` to the first tile of split `s` of at most
 /// `splits` and returns how many tiles the split takes (0: none). Only
 /// max(1, floor(T / min_tiles)) splits of a walk of T tiles are used, so
 /// each takes at least min_tiles when the walk has that many; the splits'
 /// tiles, in split order, are the walk's tiles, each exactly once.
 template <class Walk> SIEVE_HD i64 take_split(Walk &w, i64 s, i64 splits, i64 min_tiles) {
-  const i64 total = w.count();
-  i64 used = total / min_tiles;
-  used = used < 1 ? 1 : used > splits ? splits : used;
-  if (s >= used) return 0;
   i64 first, last;
-  split_range(total, s, used, first, last);
+  if (split_share(w.count(), s, splits, min_tiles, first, last) == 0) return 0;
   w.skip(first);
+  return last - first;
+}
+
+/// take_split with the walk's count shared among `lanes` counters (a warp,
+/// so a long walk is counted in parallel): counts[L] is the walk's tile count
+/// in chunk L of its tile range, w.count_range(chunk_range(w.tiles(), L,
+/// lanes)). Takes the same tiles as take_split: the split's first tile lies in
+/// the first chunk whose running count passes it, and the walk starts there.
+template <class Walk>
+SIEVE_HD i64 take_split_counted(Walk &w, i64 s, i64 splits, i64 min_tiles, const i64 *counts,
+                                int lanes) {
+  i64 total = 0;
+  for (int l = 0; l < lanes; ++l) total += counts[l];
+  i64 first, last;
+  if (split_share(total, s, splits, min_tiles, first, last) == 0) return 0;
+  i64 before = 0;  // tiles in the chunks before chunk l
+  int l = 0;
+  while (l + 1 < lanes && before + counts[l] <= first) before += counts[l++];
+  i64 c0, c1;
+  chunk_range(w.tiles(), l, lanes, c0, c1);
+  w.seek(c0);
+  w.skip(first - before);
   return last - first;
 }
 

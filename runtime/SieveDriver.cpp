@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "SieveDriver.h"
+#include "SieveTensorMap.h"
 #include "sieve/Attention.h"
 
 #include <atomic>
@@ -68,6 +69,8 @@ const Loaded &loaded() {
       l.status = Status::error("the CUDA driver lacks an entry point sieve needs");
       return;
     }
+    (void)bind(h, "cuMemsetD32Async", a.memsetD32Async);  // optional: the timing's flush
+    (void)bind(h, "cuTensorMapEncodeTiled", a.tensorMapEncodeTiled);  // optional: TMA
     // Graph capture is optional (DeviceGraph says so when it is missing).
     (void)(bind(h, "cuStreamCreate", a.streamCreate) && bind(h, "cuStreamDestroy_v2", a.streamDestroy) &&
         bind(h, "cuStreamBeginCapture_v2", a.streamBeginCapture) &&
@@ -315,4 +318,97 @@ Status sieve::timeOnStream(void *stream, const std::function<Status()> &fn, floa
   if (stop)
     a->eventDestroy(stop);
   return s;
+}
+
+Status sieve::timeCallsOnStream(void *stream, const std::function<Status()> &fn, int n,
+                                size_t flushBytes, std::vector<float> &ms) {
+  ms.clear();
+  if (n < 1)
+    return Status::error("timeCallsOnStream: the number of calls must be at least 1 but is " +
+                         std::to_string(n));
+  const Api *a;
+  CUcontext ctx;
+  if (Status s = currentContext(a, ctx); !s)
+    return s;
+  if (flushBytes && !a->memsetD32Async)
+    return Status::error("this CUDA driver has no cuMemsetD32Async for the L2 flush");
+  CUstream st = static_cast<CUstream>(stream);
+  const size_t words = flushBytes / 4;
+  CUdeviceptr flush = 0;
+  std::vector<CUevent> events(2 * size_t(n), nullptr);
+  Status s = words ? check(a->memAlloc(&flush, words * 4), "cuMemAlloc(L2 flush)")
+                   : Status::success();
+  for (size_t e = 0; s && e < events.size(); ++e)
+    s = check(a->eventCreate(&events[e], 0), "cuEventCreate");
+  for (int i = 0; s && i < n; ++i) {
+    if (words)
+      s = check(a->memsetD32Async(flush, unsigned(i), words, st), "cuMemsetD32Async(L2 flush)");
+    if (s)
+      s = check(a->eventRecord(events[2 * i], st), "cuEventRecord");
+    if (s)
+      s = fn();
+    if (s)
+      s = check(a->eventRecord(events[2 * i + 1], st), "cuEventRecord");
+  }
+  if (s)
+    s = check(a->eventSynchronize(events.back()), "cuEventSynchronize");
+  for (int i = 0; s && i < n; ++i) {
+    float t = 0;
+    s = check(a->eventElapsedTime(&t, events[2 * i], events[2 * i + 1]), "cuEventElapsedTime");
+    ms.push_back(t);
+  }
+  for (CUevent e : events)
+    if (e)
+      a->eventDestroy(e);
+  if (flush) {
+    // The memsets may still be queued when a call failed: free after them.
+    a->ctxSynchronize();
+    a->memFree(flush);
+  }
+  if (!s)
+    ms.clear();
+  return s;
+}
+
+Status driver::encodeTileOperand(const TileOperand &op, TensorMap &out) {
+  auto bad = [](const std::string &why) { return Status::error("TMA operand: " + why); };
+  if (!op.base)
+    return bad("the tensor is null");
+  if (reinterpret_cast<uintptr_t>(op.base) % 16 != 0)
+    return bad("the tensor is not 16-byte aligned");
+  const struct {
+    const char *name;
+    int64_t value;
+  } extents[] = {{"batch", op.batch}, {"heads", op.heads}, {"rows", op.rows}, {"head dim", op.headDim}};
+  for (const auto &e : extents)
+    if (e.value < 1 || e.value > (int64_t(1) << 32))
+      return bad(std::string(e.name) + " must be 1 to 2^32 but is " + std::to_string(e.value));
+  if (op.headDim % 64 != 0)
+    return bad("head dim must be a multiple of 64 (one 128-byte box column) but is " +
+               std::to_string(op.headDim));
+  if (op.boxRows < 1 || op.boxRows > 256)
+    return bad("box rows must be 1 to 256 but is " + std::to_string(op.boxRows));
+  const char *const strideNames[] = {"batch", "head", "row"};
+  unsigned long long strides[3]; // bytes, innermost first: row, head, batch
+  for (int i = 0; i < 3; ++i) {
+    const int64_t bytes = op.stride[i] * 2;
+    if (op.stride[i] < 1 || bytes % 16 != 0 || bytes >= (int64_t(1) << 40))
+      return bad(std::string("the ") + strideNames[i] + " stride must be a positive multiple of 8 "
+                 "elements (16 bytes) below 2^40 bytes but is " + std::to_string(op.stride[i]));
+    strides[2 - i] = (unsigned long long)bytes;
+  }
+  const Api *a;
+  if (Status s = get(a); !s)
+    return s;
+  if (!a->tensorMapEncodeTiled)
+    return Status::error("this CUDA driver has no cuTensorMapEncodeTiled (TMA needs CUDA 12 or newer)");
+  const unsigned long long dims[4] = {(unsigned long long)op.headDim, (unsigned long long)op.rows,
+                                      (unsigned long long)op.heads, (unsigned long long)op.batch};
+  const unsigned box[4] = {64, unsigned(op.boxRows), 1, 1}, elementStrides[4] = {1, 1, 1, 1};
+  return check(a->tensorMapEncodeTiled(
+                   out.opaque, op.bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
+                   4, const_cast<void *>(op.base), dims, strides, box, elementStrides,
+                   CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                   CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE),
+               "cuTensorMapEncodeTiled");
 }

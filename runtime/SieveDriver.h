@@ -63,6 +63,14 @@ struct Api {
   CUresult (*eventSynchronize)(CUevent);
   CUresult (*eventElapsedTime)(float *, CUevent, CUevent);
   CUresult (*eventDestroy)(CUevent);
+  // Optional: timeCallsOnStream's L2 flush.
+  CUresult (*memsetD32Async)(CUdeviceptr, unsigned, size_t, CUstream);
+  // Optional (CUDA 12 and newer): TMA descriptors (SieveTensorMap.h).
+  CUresult (*tensorMapEncodeTiled)(void *map, int dataType, unsigned rank, void *address,
+                                   const unsigned long long *dims,
+                                   const unsigned long long *strides, const unsigned *box,
+                                   const unsigned *elementStrides, int interleave, int swizzle,
+                                   int l2Promotion, int oobFill);
   // Streams and graphs: DeviceGraph (optional: a driver without them only
   // loses graph capture).
   CUresult (*streamCreate)(CUstream *, unsigned);

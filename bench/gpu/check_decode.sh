@@ -63,6 +63,16 @@ check "hd64-paged" builtin:power_attention --seq-lens 3000,17 --q-len 5 --heads 
 check "fp16" builtin:power_attention --seq-lens 3000,900 --q-len 4 --heads 8 --kv-heads 2 --dtype fp16
 check "fp16-paged-hd64" builtin:causal --seq-lens 3000,900 --q-len 4 --heads 8 --kv-heads 2 --dtype fp16 --head-dim 64 --page-size 128
 check "long-32k" builtin:power_attention --seq-len 32768 --decode --q-len 2 --heads 8 --kv-heads 2
+# Key tiles of 16 and 32 (one and two warps split the tile), a 48-key block,
+# a predicate's element mask and a 32/4 group (8 packed rows per query).
+check "json-block16" '{"block_size": 16, "mask": {"intersect": ["causal", {"union": [{"window": {"blocks": 3}}, {"sink": {"blocks": 1}}, {"predicate": "d % 5 == 0"}]}]}}' \
+  --seq-lens 900,2000 --q-len 3 --heads 4 --kv-heads 2 --splits auto
+check "json-block32-paged" '{"block_size": 32, "mask": {"intersect": ["causal", {"union": [{"window": {"blocks": 2}}, {"power_of_two": {}}]}]}}' \
+  --seq-lens 1300,77 --q-len 5 --heads 4 --kv-heads 1 --page-size 32 --splits 4
+check "json-block48" '{"block_size": 48, "mask": {"intersect": ["causal", {"union": [{"window": {"tokens": 70}}, {"sink": {"tokens": 5}}]}]}}' \
+  --seq-lens 3001 --q-len 2 --heads 4 --kv-heads 4
+check "group8-q16" builtin:power_attention --seq-lens 20000,3000 --q-len 16 --heads 32 --kv-heads 4 --splits auto
+check "group8-q3-unsplit" builtin:sliding_window --seq-lens 5000 --q-len 3 --heads 32 --kv-heads 4 --splits 1
 # The step captured in a CUDA graph must give the direct launch's bits.
 check "graph-split-paged" builtin:power_attention --seq-lens 9000,100 --q-len 3 --heads 8 --kv-heads 2 --page-size 64 --splits auto --graph
 check "graph-unsplit" builtin:causal --seq-lens 3000 --q-len 1 --heads 8 --kv-heads 8 --splits 1 --graph

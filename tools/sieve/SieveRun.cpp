@@ -209,6 +209,7 @@ int cli::runRun(const RunOptions &o) {
     if (Status s = medianLaunchMs([&] { return kernel.launch(args); }, o.repeat, median); !s)
       return error(s.message);
     report["median_ms"] = median;
+    report["timing"] = kTimingMethod;
     report["tflops"] = 4.0 * o.batch * o.heads * o.headDim * double(pairs) / (median * 1e-3) / 1e12;
   }
   if (!o.outFile.empty()) {

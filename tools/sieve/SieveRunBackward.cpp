@@ -216,9 +216,6 @@ int cli::runBackward(const RunOptions &o) {
                       " is not a backward kernel (see `sieve list --kernels`)");
   for (const std::string &w : bwdCompiled.warnings)
     warning(w);
-  if (!bwdCompiled.config.variant->verified && !o.json)
-    warning(std::string("kernel ") + bwdCompiled.config.variant->name +
-            " has not been verified on a GPU yet; use --check");
   AttentionKernel fwd, bwd;
   if (Status s = AttentionKernel::load(fwdCompiled.binary, fwd); !s)
     return error(s.message);
@@ -303,6 +300,7 @@ int cli::runBackward(const RunOptions &o) {
     if (Status s = medianLaunchMs([&] { return bwd.launchBackward(ba); }, o.repeat, median); !s)
       return error(s.message);
     report["median_ms"] = median;
+    report["timing"] = kTimingMethod;
     // Five matmuls over the attended pairs (S again, dP, dV, dK, dQ): 2.5x
     // the forward's 4 * pairs * head_dim per head.
     report["tflops"] =

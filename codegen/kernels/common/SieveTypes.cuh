@@ -16,6 +16,7 @@ typedef unsigned int u32;
 typedef unsigned long long u64;
 struct __align__(16) u32x4 { u32 x, y, z, w; };
 struct __align__(8) f32x2 { float x, y; };
+struct __align__(16) f32x4 { float x, y, z, w; };
 
 /// The element types: 16 bits each in memory, two floats packed per register
 /// for the tensor cores. `kAbi` is the sieve_launch_info dtype code.

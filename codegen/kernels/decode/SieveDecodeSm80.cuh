@@ -13,21 +13,30 @@
 // position range yields the key tiles, exactly as in the forward kernel,
 // and mask_rows gives each row its own position.
 //
+// Warps split keys, not rows: a decode tile has few rows (4 for one query
+// of a 32/8 group), so every warp takes the tile's 16 packed rows against
+// its own kTK / kWarps keys of each K/V stage, with its own online softmax,
+// and the warps' states merge by their maxima in the epilogue. A row tile
+// is 16 rows: one mma tile. (Each warp doing 16 rows against all keys, as
+// before, spent 4x the instructions per key on an H200's latency-bound
+// decode: ~700 per 64-key tile per warp, docs/performance.md.)
+//
 // Split-KV: the grid carries `splits` CTAs per row tile. Each counts the
-// walk's tiles T (a walk over runs, no memory traffic), uses
+// walk's tiles T (warp 0's 32 lanes count a chunk of the key range each,
+// walk::take_split_counted, so a long walk costs a chunk's runs), uses
 // min(splits, max(1, floor(T / kMinSplitTiles))) of them, and CTA s takes tiles
 // [T s / S, T (s + 1) / S) of the walk (walk::take_split): every attended
 // tile exactly once. With splits > 1 each CTA writes a normalised fp32
 // partial O and its LSE, and DecodeCombine merges them by LSE; unused
 // splits write LSE -inf. With splits == 1 the CTA writes o and lse itself.
 //
-// The math (Q K^T, online softmax, P V) is FwdSm80's with 16 rows per warp
-// and Q in registers; the loader addresses every row through the KV policy,
-// so paged and packed rows cost one address each.
+// The math (Q K^T, online softmax, P V) is FwdSm80's on a 16-row by
+// kTK / kWarps-key slice, Q in registers; the loader addresses every row
+// through the KV policy, so paged and packed rows cost one address each.
 //
-// Cfg (generated): Elem, kHeadDim (64 | 128), kTileQ = 16 * kWarps packed
-// rows, kTileK (dividing the pattern's key block), kWarps, kStages,
-// kMinSplitTiles. Launch: sieve_kernel_abi.h (decode).
+// Cfg (generated): Elem, kHeadDim (64 | 128), kTileQ = 16 packed rows,
+// kTileK (dividing the pattern's key block, 16 keys or more per warp),
+// kWarps, kStages, kMinSplitTiles. Launch: sieve_kernel_abi.h (decode).
 //
 //===----------------------------------------------------------------------===//
 
@@ -62,17 +71,32 @@ struct DecodeSeq {
   }
 };
 
+/// What one warp's math sees: the tile's 16 rows (as one of kWarps 16-row
+/// warps, so FwdSm80 keeps Q in registers) and its kTileK / kWarps keys.
+template <class Cfg> struct DecodeWarpCfg : Cfg {
+  static constexpr int kTileQ = 16 * Cfg::kWarps;
+  static constexpr int kTileK = Cfg::kTileK / Cfg::kWarps;
+};
+
 template <class Cfg, class Pattern, class Kv>
 struct DecodeSm80 {
-  using Math = FwdSm80<Cfg, Pattern, Kv>;  // the math and the per-warp state
+  using Math = FwdSm80<DecodeWarpCfg<Cfg>, Pattern, Kv>;  // one warp's slice
   using Elem = typename Math::Elem;
-  static constexpr int kD = Math::kD, kTQ = Math::kTQ, kTK = Math::kTK, kStages = Math::kStages;
+  static constexpr int kD = Math::kD, kTQ = Cfg::kTileQ, kTK = Cfg::kTileK;
+  static constexpr int kWarps = Cfg::kWarps, kWK = Math::kTK, kStages = Cfg::kStages;
   static constexpr int kThreads = Math::kThreads, kChunks = Math::kChunks, kMinBlocks = 1;
-  static constexpr int kQBytes = Math::kQBytes, kKVBytes = Math::kKVBytes;
-  static constexpr int kSmemBytes = Math::kSmemBytes;
+  static constexpr int kQBytes = kTQ * kD * 2, kKVBytes = kTK * kD * 2;
+  static constexpr int kSmemBytes = kQBytes + 2 * kStages * kKVBytes;
   static constexpr int kStep = kThreads / kChunks;  // rows per copy step
   static constexpr int kCombineThreads = 128;
-  static_assert(Math::kMT == 1, "a decode warp owns 16 packed rows");
+  // The epilogue's merge: each warp's O rows (padded against bank
+  // conflicts), maxima and sums, over the dead stages.
+  static constexpr int kRedStride = kD + 8;
+  static constexpr int kRedBytes = (kWarps * 16 * kRedStride + 2 * kWarps * 16) * 4;
+  static_assert(kTQ == 16 && Math::kMT == 1, "a decode row tile is one 16-row mma tile");
+  static_assert(kWK * kWarps == kTK, "the warps split the key tile evenly");
+  static_assert(kRedBytes <= kSmemBytes - kQBytes, "the merge fits in the K/V stages");
+  static_assert(kTK % kStep == 0 && kTQ % kStep == 0, "whole copy steps");
   static_assert(Cfg::kMinSplitTiles >= 1, "a split takes at least one tile");
 
   static constexpr sieve_launch_info launch_info() {
@@ -92,8 +116,12 @@ struct DecodeSm80 {
       const u16 *kr = nullptr, *vr = nullptr;
       if (r < len) kv.rows(r, kr, vr);
       // A null row zero-fills (src-size 0 reads nothing); any valid address
-      // stands in for it.
-      const u32 d = off + i * kStep * kChunks * 16;
+      // stands in for it. Steps of 8 rows keep the swizzle (r & 7) of row
+      // r0; narrower CTAs (tiles of 16 or 32 keys: 1 or 2 warps) swizzle
+      // each row.
+      u32 d;
+      if constexpr (kStep % 8 == 0) d = off + i * kStep * kChunks * 16;
+      else d = sm80::swz<kChunks>(r0 + i * kStep, ch);
       sm80::cp_async16(dk + d, kr ? kr + ch * 8 : (const u16 *)kv.k, kr != nullptr);
       sm80::cp_async16(dv + d, vr ? vr + ch * 8 : (const u16 *)kv.v, vr != nullptr);
     }
@@ -113,15 +141,15 @@ struct DecodeSm80 {
     const int i_last = walk::min_((r_first + kTQ - 1) / group, seq.q_len - 1);
     const long long q_off = (long long)seq.k_len - seq.q_len;  // position of query 0
 
-    // This thread's two rows (h = 0, 1) and their positions; padding rows
-    // take the last query's position (computed, never written).
-    const int wrow = warp * 16;
+    // This thread's two rows (h = 0, 1) and their positions, the same in
+    // every warp; padding rows take the last query's position (computed,
+    // never written).
     int my_i[2], my_h[2];
     bool my_ok[2];
     long long my_pos[2];
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      const int pr = r_first + wrow + (lane >> 2) + h * 8;
+      const int pr = r_first + (lane >> 2) + h * 8;
       my_ok[h] = pr < rows;
       my_i[h] = my_ok[h] ? pr / group : seq.q_len - 1;
       my_h[h] = kvh * group + (my_ok[h] ? pr % group : 0);
@@ -134,10 +162,19 @@ struct DecodeSm80 {
                                seq.k_len)),
         0, kTK, seq.k_len);
 
-    // This split's share of the walk (walk::take_split).
+    // This split's share of the walk: warp 0's lanes count a chunk of the
+    // key tiles each (walk::take_split_counted).
     long long remaining = 1LL << 62;
     if (p.splits > 1) {
-      remaining = walk::take_split(tiles, split, p.splits, Cfg::kMinSplitTiles);
+      __shared__ long long s_counts[32];
+      if (warp == 0) {
+        long long c0, c1;
+        walk::chunk_range(tiles.tiles(), lane, 32, c0, c1);
+        s_counts[lane] = tiles.count_range(c0, c1);
+      }
+      __syncthreads();
+      remaining =
+          walk::take_split_counted(tiles, split, p.splits, Cfg::kMinSplitTiles, s_counts, 32);
       if (remaining == 0) {  // an unused split: say so to the combine
         if ((lane & 3) == 0)
 #pragma unroll
@@ -196,7 +233,8 @@ struct DecodeSm80 {
     __syncthreads();
 #pragma unroll
     for (int kk = 0; kk < kD / 16; ++kk)
-      sm80::ldsm_x4(w.qf[kk], s_q + wrow * kChunks * 16 + w.voff[kk & 3] + (kk >> 2) * 128);
+      sm80::ldsm_x4(w.qf[kk], s_q + w.voff[kk & 3] + (kk >> 2) * 128);
+    const u32 slice = (u32)(warp * kWK * kChunks * 16);  // this warp's keys in a stage
 
     int stage = 0;
     for (;;) {
@@ -208,44 +246,88 @@ struct DecodeSm80 {
       __syncthreads();
       issue(kStages - 2);
       typename Math::Slice s[1];
-      Math::qk(s, w, s_q, s_k + stage * kKVBytes, wrow);
+      Math::qk(s, w, s_q, s_k + stage * kKVBytes + slice, 0);
       if (needs_mask<kTK>(tile, full, seq.k_len))
-        mask_rows<Pattern>(s[0], tile * kTK, seq.k_len, my_pos[0], my_pos[1], lane);
-      Math::softmax_pv(s, w, s_v + stage * kKVBytes, sl2);
+        mask_rows<Pattern>(s[0], tile * kTK + warp * kWK, seq.k_len, my_pos[0], my_pos[1], lane);
+      Math::softmax_pv(s, w, s_v + stage * kKVBytes + slice, sl2);
       stage = stage + 1 == kStages ? 0 : stage + 1;
     }
     sm80::cp_async_wait<0>();
+    __syncthreads();  // every warp is past its last stage: the merge reuses them
+    merge_and_store(p, w, seq, b, split, r_first, rows, group, kvh, lane, warp,
+                    (float *)(smem + kQBytes));
+  }
 
-    // Epilogue: each thread writes its two rows' share straight to memory
-    // (decode writes few rows; no staging).
-    float inv[2], lse[2];
-    finish_rows(w.st[0], inv, lse);
+  /// The epilogue: merges the warps' online-softmax states row by row
+  /// (m = max_w m_w, O = sum_w 2^(m_w - m) O_w, l likewise) and writes O and
+  /// LSE, or the split's normalised fp32 partial O and LSE.
+  static __device__ __forceinline__ void merge_and_store(const sieve_decode_params &p,
+                                                         typename Math::Warp &w,
+                                                         const DecodeSeq &seq, int b, int split,
+                                                         int r_first, int rows, int group, int kvh,
+                                                         int lane, int warp, float *red) {
+    float *red_m = red + kWarps * 16 * kRedStride, *red_l = red_m + kWarps * 16;
     const int c0 = (lane & 3) * 2;  // this thread's first column in each 8-column group
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      if (!my_ok[h]) continue;
-      if (p.splits == 1) {
-        u16 *go = (u16 *)p.o + seq.offset(p, b, my_i[h], my_h[h], p.o_stride_b, p.o_stride_h,
-                                          p.o_stride_r);
+      const int r = (lane >> 2) + h * 8;
+      float l = w.st[0].l[h];
+      l += shfl_xor(l, 1);
+      l += shfl_xor(l, 2);
+      if ((lane & 3) == 0) red_m[warp * 16 + r] = w.st[0].m[h], red_l[warp * 16 + r] = l;
+      float *dst = red + (warp * 16 + r) * kRedStride + c0;
 #pragma unroll
-        for (int j = 0; j < kD / 8; ++j)
-          *(u32 *)(go + j * 8 + c0) =
-              Elem::pack2(w.o[0][j * 4 + h * 2] * inv[h], w.o[0][j * 4 + h * 2 + 1] * inv[h]);
-        if (p.lse && (lane & 3) == 0) p.lse[(seq.q_row0 + my_i[h]) * p.heads + my_h[h]] = lse[h];
-      } else {
-        const long long cell =
-            ((long long)split * p.batch * p.q_len + (long long)b * p.q_len + my_i[h]) * p.heads +
-            my_h[h];
-        float *po = p.partial_o + cell * kD;
-#pragma unroll
-        for (int j = 0; j < kD / 8; ++j) {
-          f32x2 v;
-          v.x = w.o[0][j * 4 + h * 2] * inv[h];
-          v.y = w.o[0][j * 4 + h * 2 + 1] * inv[h];
-          *(f32x2 *)(po + j * 8 + c0) = v;
-        }
-        if ((lane & 3) == 0) p.partial_lse[cell] = lse[h];
+      for (int j = 0; j < kD / 8; ++j) {
+        f32x2 v;
+        v.x = w.o[0][j * 4 + h * 2], v.y = w.o[0][j * 4 + h * 2 + 1];
+        *(f32x2 *)(dst + j * 8) = v;
       }
+    }
+    __syncthreads();
+
+    // Thread t finishes row t / kPerRow, columns kCols (t % kPerRow) onward.
+    constexpr int kPerRow = kThreads / 16, kCols = kD / kPerRow;
+    static_assert(kThreads % 16 == 0 && kCols % 4 == 0, "whole float4 columns per thread");
+    const int r = threadIdx.x / kPerRow, col = (threadIdx.x % kPerRow) * kCols;
+    const int pr = r_first + r;
+    if (pr >= rows) return;
+    float m = neg_inf();
+#pragma unroll
+    for (int x = 0; x < kWarps; ++x) m = fmax2(m, red_m[x * 16 + r]);
+    float f[kWarps], l = 0.f;
+#pragma unroll
+    for (int x = 0; x < kWarps; ++x) {
+      // A warp whose keys this row never attended (m -inf) holds zeros.
+      const float mx = red_m[x * 16 + r];
+      f[x] = mx == neg_inf() ? 0.f : ex2(mx - m);
+      l += f[x] * red_l[x * 16 + r];
+    }
+    const float inv = l > 0.f ? 1.f / l : 0.f;
+    const float lse = l > 0.f ? (m + lg2(l)) * kLn2 : neg_inf();
+    float o[kCols];
+#pragma unroll
+    for (int c = 0; c < kCols; ++c) {
+      float acc = 0.f;
+#pragma unroll
+      for (int x = 0; x < kWarps; ++x) acc += f[x] * red[(x * 16 + r) * kRedStride + col + c];
+      o[c] = acc * inv;
+    }
+    const int i = pr / group, hd = kvh * group + pr % group;
+    const bool lead = threadIdx.x % kPerRow == 0;
+    if (p.splits == 1) {
+      u16 *go =
+          (u16 *)p.o + seq.offset(p, b, i, hd, p.o_stride_b, p.o_stride_h, p.o_stride_r) + col;
+#pragma unroll
+      for (int c = 0; c < kCols; c += 2) *(u32 *)(go + c) = Elem::pack2(o[c], o[c + 1]);
+      if (p.lse && lead) p.lse[(seq.q_row0 + i) * p.heads + hd] = lse;
+    } else {
+      const long long cell =
+          ((long long)split * p.batch * p.q_len + (long long)b * p.q_len + i) * p.heads + hd;
+      float *po = p.partial_o + cell * kD + col;
+#pragma unroll
+      for (int c = 0; c < kCols; c += 4)
+        *(f32x4 *)(po + c) = f32x4{o[c], o[c + 1], o[c + 2], o[c + 3]};
+      if (lead) p.partial_lse[cell] = lse;
     }
   }
 };
@@ -264,7 +346,20 @@ struct DecodeCombine {
   static constexpr int kThreads = 128;
   static constexpr int kPer = kD / 32;  // columns per lane: 2 or 4
   static constexpr int kMaxSplits = 64;
+  static constexpr int kBatch = 16;  // splits whose loads are in flight together
   static_assert(kPer == 2 || kPer == 4, "head dim must be 64 or 128");
+
+  /// A lane's kPer consecutive columns of one split's O (zeros when !use:
+  /// an unused split's O was never written).
+  static __device__ __forceinline__ void load_cols(float (&x)[kPer], const float *src, bool use) {
+    if constexpr (kPer == 4) {
+      const f32x4 v = use ? *(const f32x4 *)src : f32x4{0.f, 0.f, 0.f, 0.f};
+      x[0] = v.x, x[1] = v.y, x[2] = v.z, x[3] = v.w;
+    } else {
+      const f32x2 v = use ? *(const f32x2 *)src : f32x2{0.f, 0.f};
+      x[0] = v.x, x[1] = v.y;
+    }
+  }
 
   static __device__ __forceinline__ void run(const sieve_decode_params &p) {
     const int lane = threadIdx.x & 31;
@@ -298,18 +393,26 @@ struct DecodeCombine {
 #pragma unroll
     for (int x = 16; x >= 1; x >>= 1) sum += shfl_xor(sum, x);
 
+    // The O loop issues kBatch splits' loads before it uses any (one memory
+    // round trip per batch; measured on an H200, a loop that waited on each
+    // split took 12 us for 33 splits).
     float acc[kPer];
 #pragma unroll
     for (int e = 0; e < kPer; ++e) acc[e] = 0.f;
     const float *po = p.partial_o + item * kD + lane * kPer;
-#pragma unroll 4
-    for (int s = 0; s < splits; ++s) {
-      const float wgt = __shfl_sync(0xffffffffu, s < 32 ? w[0] : w[1], s & 31);
-      float x[kPer];
+    for (int s0 = 0; s0 < splits; s0 += kBatch) {
+      float wgt[kBatch], x[kBatch][kPer];
 #pragma unroll
-      for (int e = 0; e < kPer; ++e) x[e] = po[s * plane * kD + e];
+      for (int u = 0; u < kBatch; ++u) {
+        const int s = s0 + u;  // the same in every lane: the shuffle is uniform
+        wgt[u] = __shfl_sync(0xffffffffu, s < 32 ? w[0] : w[1], s & 31);
+        if (s >= splits) wgt[u] = 0.f;
+        load_cols(x[u], po + (long long)s * plane * kD, wgt[u] > 0.f);
+      }
 #pragma unroll
-      for (int e = 0; e < kPer; ++e) acc[e] += wgt > 0.f ? wgt * x[e] : 0.f;
+      for (int u = 0; u < kBatch; ++u)
+#pragma unroll
+        for (int e = 0; e < kPer; ++e) acc[e] += wgt[u] * x[u][e];
     }
     const float inv = sum > 0.f ? 1.f / sum : 0.f;
     u16 *go = (u16 *)p.o + seq.offset(p, b, i, h, p.o_stride_b, p.o_stride_h, p.o_stride_r) +

@@ -229,6 +229,14 @@ Status deviceSynchronize();
 Status timeOnDevice(const std::function<Status()> &fn, float &ms);
 /// The same with the events on `stream` (a CUstream; null: the default).
 Status timeOnStream(void *stream, const std::function<Status()> &fn, float &ms);
+/// Times `n` calls of `fn` on `stream` the way triton.testing.do_bench does,
+/// so short kernels are timed as the GPU runs them: before each call the
+/// stream writes a `flushBytes` buffer (evicting L2; 0: no flush), during
+/// which the host queues the call, so the host's launch latency is not
+/// counted; events bracket each call, and the host waits once, at the end.
+/// `ms` gets each call's milliseconds.
+Status timeCallsOnStream(void *stream, const std::function<Status()> &fn, int n,
+                         size_t flushBytes, std::vector<float> &ms);
 
 /// A CUDA graph of launches, captured on a stream of its own, for tools and
 /// tests that have no CUDA runtime (an application with one captures

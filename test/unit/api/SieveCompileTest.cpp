@@ -15,6 +15,8 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 using namespace sieve;
 
 namespace {
@@ -198,7 +200,8 @@ TEST(SieveCompile, TheWgmmaBackwardCompilesWithoutSpills) {
 
 TEST(SieveCompile, OnlyABackwardRequestGetsTheBackwardKernel) {
   // The operation picks the module: a plain request gets a forward kernel,
-  // a backward request bwd-sm80-mma with its 64 x 64 tiles.
+  // a backward request a backward kernel with 64 x 64 tiles: bwd-sm90-wgmma
+  // on sm_90a (verified on an H200), bwd-sm80-mma elsewhere.
   std::string error;
   codegen::KernelRequest request;
   request.target = codegen::Target{90, true};
@@ -208,11 +211,42 @@ TEST(SieveCompile, OnlyABackwardRequestGetsTheBackwardKernel) {
   request.operation = codegen::Operation::Backward;
   c = codegen::chooseKernel(request, 256, 256, error);
   ASSERT_TRUE(c) << error;
-  // The verified mma.sync backward, even on sm_90a, until a GPU run has
-  // checked bwd-sm90-wgmma.
-  EXPECT_STREQ(c->variant->name, "bwd-sm80-mma");
+  EXPECT_STREQ(c->variant->name, "bwd-sm90-wgmma");
+  EXPECT_TRUE(c->verified);
   EXPECT_EQ(c->tileQ, 64);
   EXPECT_EQ(c->tileK, 64);
+  for (codegen::Target t : {codegen::Target{90, false}, codegen::Target{80, false}}) {
+    request.target = t;
+    c = codegen::chooseKernel(request, 256, 256, error);
+    ASSERT_TRUE(c) << error;
+    EXPECT_STREQ(c->variant->name, "bwd-sm80-mma") << t.str();
+  }
+}
+
+TEST(SieveCompile, DecodeConfigurationsSayWhetherAGpuCheckedThem) {
+  // 64-key tiles (key blocks that are multiples of 64) ran on an H200;
+  // narrower tiles (1 or 2 warps) have not passed a GPU check.
+  std::string error;
+  codegen::KernelRequest request;
+  request.target = codegen::Target{90, true};
+  request.operation = codegen::Operation::Decode;
+  for (int64_t blockK : {64, 256, 192}) {
+    std::optional<codegen::KernelConfig> c = codegen::chooseKernel(request, blockK, blockK, error);
+    ASSERT_TRUE(c) << error;
+    EXPECT_EQ(c->tileQ, 16);
+    EXPECT_EQ(c->tileK, 64);
+    EXPECT_EQ(c->warps, 4);
+    EXPECT_TRUE(c->verified) << blockK;
+  }
+  for (auto [blockK, tileK, warps] : {std::tuple{32, 32, 2}, {16, 16, 1}, {48, 16, 1}, {96, 32, 2}}) {
+    std::optional<codegen::KernelConfig> c = codegen::chooseKernel(request, blockK, blockK, error);
+    ASSERT_TRUE(c) << error;
+    EXPECT_EQ(c->tileK, tileK) << blockK;
+    EXPECT_EQ(c->warps, warps) << blockK;
+    EXPECT_FALSE(c->verified) << blockK;
+    EXPECT_NE(c->unverifiedWhy.find(std::to_string(tileK) + "-key tiles"), std::string::npos)
+        << c->unverifiedWhy;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Builtins, CompileBuiltin,

@@ -32,6 +32,24 @@ int main(int argc, char **argv) {
      << "  const long long n = sieve::walk::take_split(w, s, splits, min_tiles);\n"
      << "  int j;\n  bool f;\n"
      << "  for (long long i = 0; i < n && w.next(j, f); ++i) t.push_back({j, f});\n"
+     << "  return n;\n}\n"
+     << "template <class P>\n"
+     << "static long long split_lanes(long long lo, long long hi, long long tile, long long end,\n"
+     << "                             int s, int splits, int min_tiles, int lanes,\n"
+     << "                             std::vector<std::pair<int, bool>> &t) {\n"
+     << "  auto rows = sieve::walk::Rows::make(lo, hi, P::kBlockQ, P::kBlockK, end);\n"
+     << "  using R = typename P::template Rules<false>;\n"
+     << "  sieve::walk::TileWalk<R> w(R(rows), 0, tile, end);\n"
+     << "  std::vector<sieve::walk::i64> counts(lanes);\n"
+     << "  for (int l = 0; l < lanes; ++l) {\n"
+     << "    sieve::walk::i64 c0, c1;\n"
+     << "    sieve::walk::chunk_range(w.tiles(), l, lanes, c0, c1);\n"
+     << "    counts[l] = w.count_range(c0, c1);\n"
+     << "  }\n"
+     << "  const long long n =\n"
+     << "      sieve::walk::take_split_counted(w, s, splits, min_tiles, counts.data(), lanes);\n"
+     << "  int j;\n  bool f;\n"
+     << "  for (long long i = 0; i < n && w.next(j, f); ++i) t.push_back({j, f});\n"
      << "  return n;\n}\n";
   os << "const WalkCase kWalkCases[] = {\n";
   for (size_t i = 0; i < cases.size(); ++i) {
@@ -41,7 +59,7 @@ int main(int argc, char **argv) {
        << "      std::vector<std::pair<int, bool>> &t) {\n"
        << "     tr ? walk<" << p << ", true>(lo, hi, base, tile, end, t)\n"
        << "        : walk<" << p << ", false>(lo, hi, base, tile, end, t); },\n"
-       << "   split<" << p << ">},\n";
+       << "   split<" << p << ">, split_lanes<" << p << ">},\n";
   }
   os << "};\nconst int kNumWalkCases = " << cases.size() << ";\n";
   return os ? 0 : 1;

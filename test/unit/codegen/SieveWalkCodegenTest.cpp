@@ -123,6 +123,15 @@ TEST(SieveWalkCodegen, DecodeSplitsTakeEveryTileExactlyOnce) {
         std::vector<std::pair<int, bool>> part;
         const long long n = kWalkCases[c].split(lo, hi, tile, kLen, s, splits, minTiles, part);
         ASSERT_EQ(int64_t(part.size()), n) << "split " << s << " took fewer tiles than it said";
+        // The kernel's form: the count shared by a warp's 32 lanes (most
+        // chunks are empty or cut runs here), and by 3 uneven chunks.
+        for (int lanes : {32, 3}) {
+          std::vector<std::pair<int, bool>> byLanes;
+          const long long m =
+              kWalkCases[c].splitLanes(lo, hi, tile, kLen, s, splits, minTiles, lanes, byLanes);
+          ASSERT_EQ(m, n) << "split " << s << " with the count over " << lanes << " lanes";
+          ASSERT_EQ(byLanes, part) << "split " << s << " with the count over " << lanes << " lanes";
+        }
         if (n == 0) {
           sawUnused = true;
           continue;

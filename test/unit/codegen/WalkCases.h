@@ -18,6 +18,11 @@ struct WalkCase {
   /// decode kernel takes it (walk::take_split); returns the tiles it took.
   long long (*split)(long long lo, long long hi, long long tile, long long end, int s, int splits,
                      int min_tiles, std::vector<std::pair<int, bool>> &tiles);
+  /// The same share taken with the count split over `lanes` chunks of the
+  /// tile range (walk::take_split_counted, as the decode kernel's warp does).
+  long long (*splitLanes)(long long lo, long long hi, long long tile, long long end, int s,
+                          int splits, int min_tiles, int lanes,
+                          std::vector<std::pair<int, bool>> &tiles);
 };
 
 extern const WalkCase kWalkCases[];

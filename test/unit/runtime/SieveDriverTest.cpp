@@ -291,3 +291,57 @@ TEST_F(SieveDriver, AFailedCaptureEndsTheCaptureAndSaysWhy) {
   s = DeviceGraph::capture([](void *) { return Status::success(); }, graph);
   EXPECT_NE(s.message.find("this CUDA driver has no graph capture"), std::string::npos) << s.message;
 }
+
+TEST_F(SieveDriver, TimedCallsFlushL2BeforeEachAndWaitOnce) {
+  // The order on the stream, per call: the flush, the start event, the call,
+  // the stop event; one wait at the end; each call's time from its own pair.
+  static std::vector<std::string> calls;
+  static float nextMs;
+  calls.clear(), nextMs = 1.f;
+  api.memAlloc = [](CUdeviceptr *p, size_t n) {
+    calls.push_back("alloc " + std::to_string(n));
+    return *p = 0x8000, 0;
+  };
+  api.memFree = [](CUdeviceptr) { return calls.push_back("free"), 0; };
+  api.memsetD32Async = [](CUdeviceptr p, unsigned, size_t words, CUstream st) {
+    calls.push_back("flush " + std::to_string(words) + " on " +
+                    std::to_string(reinterpret_cast<uintptr_t>(st)));
+    return p == 0x8000 ? 0 : 1;
+  };
+  static int events;
+  events = 0;
+  api.eventCreate = [](CUevent *e, unsigned) {
+    return *e = reinterpret_cast<CUevent>(uintptr_t(++events)), 0;
+  };
+  api.eventRecord = [](CUevent e, CUstream) {
+    calls.push_back("record " + std::to_string(reinterpret_cast<uintptr_t>(e)));
+    return 0;
+  };
+  api.eventSynchronize = [](CUevent) { return calls.push_back("wait"), 0; };
+  api.eventElapsedTime = [](float *ms, CUevent, CUevent) { return *ms = nextMs++, 0; };
+  api.eventDestroy = [](CUevent) { return 0; };
+  api.ctxSynchronize = [] { return calls.push_back("sync"), 0; };
+  std::vector<float> ms;
+  void *stream = reinterpret_cast<void *>(0x5000);
+  ASSERT_TRUE(timeCallsOnStream(
+      stream, [] { return calls.push_back("call"), Status::success(); }, 2, 1024, ms));
+  EXPECT_EQ(calls, (std::vector<std::string>{"alloc 1024", "flush 256 on 20480", "record 1", "call",
+                                             "record 2", "flush 256 on 20480", "record 3", "call",
+                                             "record 4", "wait", "sync", "free"}));
+  EXPECT_EQ(ms, (std::vector<float>{1.f, 2.f}));
+
+  // A failing call stops the timing, frees the buffer and says why.
+  calls.clear();
+  Status s = timeCallsOnStream(stream, [] { return Status::error("launch refused"); }, 3, 64, ms);
+  EXPECT_EQ(s.message, "launch refused");
+  EXPECT_TRUE(ms.empty());
+  EXPECT_EQ(calls.back(), "free");
+  // No flush without the driver's memset; no timing of zero calls.
+  api.memsetD32Async = nullptr;
+  s = timeCallsOnStream(stream, [] { return Status::success(); }, 1, 64, ms);
+  EXPECT_NE(s.message.find("no cuMemsetD32Async"), std::string::npos) << s.message;
+  EXPECT_TRUE(timeCallsOnStream(stream, [] { return Status::success(); }, 1, 0, ms));
+  EXPECT_EQ(ms.size(), 1u);
+  s = timeCallsOnStream(stream, [] { return Status::success(); }, 0, 0, ms);
+  EXPECT_NE(s.message.find("at least 1"), std::string::npos) << s.message;
+}

@@ -7,7 +7,7 @@
 // Tile layout the descriptors describe: a [rows][head_dim] tile is stored as
 // head_dim / 64 column blocks of [rows][128 bytes]; 16-byte chunk c of row r
 // sits at chunk (c ^ (r & 7)) of its row (each 8-row group is one 1 KiB
-// swizzle atom, atoms 1 KiB aligned).
+// swizzle atom, atoms 1 KiB aligned): SieveSwizzle.h.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,10 +20,11 @@
 
 namespace sieve::dev::sm90 {
 
-/// Byte offset of 16-byte chunk c of row r in a swizzled [kRows][head_dim] tile.
+/// Byte offset of 16-byte chunk c of row r in a swizzled [kRows][head_dim]
+/// tile (SieveSwizzle.h, whose models of TMA and wgmma host tests check).
 template <int kRows>
 __device__ __forceinline__ u32 swz(int r, int c) {
-  return (u32)((c >> 3) * (kRows * 128) + r * 128 + (((c & 7) ^ (r & 7)) << 4));
+  return swizzle::tile_offset(kRows, r, c);
 }
 
 /// cp.async writes through the generic proxy; wgmma reads through the async one.
