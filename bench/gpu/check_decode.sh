@@ -71,6 +71,10 @@ check "json-block32-paged" '{"block_size": 32, "mask": {"intersect": ["causal", 
   --seq-lens 1300,77 --q-len 5 --heads 4 --kv-heads 1 --page-size 32 --splits 4
 check "json-block48" '{"block_size": 48, "mask": {"intersect": ["causal", {"union": [{"window": {"tokens": 70}}, {"sink": {"tokens": 5}}]}]}}' \
   --seq-lens 3001 --q-len 2 --heads 4 --kv-heads 4
+check "json-block16-hd64-fp16-unsplit" '{"block_size": 16, "mask": {"intersect": ["causal", {"union": [{"window": {"blocks": 3}}, {"sink": {"blocks": 1}}]}]}}' \
+  --seq-lens 700,64 --q-len 16 --heads 4 --kv-heads 2 --head-dim 64 --dtype fp16 --splits 1
+check "json-block32-hd64" '{"block_size": 32, "mask": {"intersect": ["causal", {"union": [{"window": {"blocks": 2}}, {"power_of_two": {}}]}]}}' \
+  --seq-lens 2000 --q-len 3 --heads 8 --kv-heads 2 --head-dim 64 --splits auto
 check "group8-q16" builtin:power_attention --seq-lens 20000,3000 --q-len 16 --heads 32 --kv-heads 4 --splits auto
 check "group8-q3-unsplit" builtin:sliding_window --seq-lens 5000 --q-len 3 --heads 32 --kv-heads 4 --splits 1
 # The step captured in a CUDA graph must give the direct launch's bits.
@@ -86,10 +90,20 @@ if has sanitize && command -v compute-sanitizer > /dev/null; then
     if timeout 300 compute-sanitizer --tool $tool --error-exitcode 9 "$sieve" run builtin:power_attention \
         --seq-lens 1200,300 --q-len 4 --heads 4 --kv-heads 2 --page-size 16 --splits 3 --check \
         > "$out/sanitizer_$tool.log" 2>&1; then
-      note "compute-sanitizer $tool: clean ($(grep -E 'ERROR SUMMARY' "$out/sanitizer_$tool.log" | head -1))"
+      note "compute-sanitizer $tool: clean ($(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$out/sanitizer_$tool.log" | head -1))"
     else
       fail=1
       note "compute-sanitizer $tool FAILED: $(grep -E 'ERROR SUMMARY|Error|error' "$out/sanitizer_$tool.log" | head -3)"
+    fi
+    # A narrow CTA (32-key tiles: 2 warps split each stage).
+    if timeout 300 compute-sanitizer --tool $tool --error-exitcode 9 "$sieve" run \
+        '{"block_size": 32, "mask": {"intersect": ["causal", {"union": [{"window": {"blocks": 2}}, {"power_of_two": {}}]}]}}' \
+        --seq-lens 1300,77 --q-len 5 --heads 4 --kv-heads 1 --page-size 32 --splits 4 --check \
+        > "$out/sanitizer_${tool}_narrow.log" 2>&1; then
+      note "compute-sanitizer $tool (32-key tiles): clean"
+    else
+      fail=1
+      note "compute-sanitizer $tool (32-key tiles) FAILED: $(grep -E 'ERROR SUMMARY|Error|error' "$out/sanitizer_${tool}_narrow.log" | head -3)"
     fi
   done
 fi

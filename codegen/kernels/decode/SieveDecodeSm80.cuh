@@ -2,9 +2,11 @@
 //
 // Attention for few queries per sequence (decode, speculative decode, small
 // prefill chunks) over variable-length batches and dense or paged KV.
-// Verified on an H200 (sm_90a) against the CPU executor: 41 layouts, splits
-// and head dims, memcheck and racecheck clean (docs/performance.md,
-// 2026-12-02); sm_80-sm_89 compile with 0 spills but have not run.
+// Verified on an H200 (sm_90a) against the CPU executor with 64-key tiles:
+// 45 layouts, splits, head dims and dtypes, memcheck and racecheck clean
+// (docs/performance.md, 2026-12-02, third session). 16- and 32-key tiles
+// (1 or 2 warps) failed that run; the fix (a per-row copy swizzle) has not
+// run on a GPU. sm_80-sm_89 compile with 0 spills but have not run.
 //
 // Rows: the query heads of one KV group are packed into one tile (row
 // i * group + j is query i of head kvh * group + j), so each K/V tile is
@@ -25,7 +27,7 @@
 // walk's tiles T (warp 0's 32 lanes count a chunk of the key range each,
 // walk::take_split_counted, so a long walk costs a chunk's runs), uses
 // min(splits, max(1, floor(T / kMinSplitTiles))) of them, and CTA s takes tiles
-// [T s / S, T (s + 1) / S) of the walk (walk::take_split): every attended
+// [T s / S, T (s + 1) / S) of the walk (as walk::take_split): every attended
 // tile exactly once. With splits > 1 each CTA writes a normalised fp32
 // partial O and its LSE, and DecodeCombine merges them by LSE; unused
 // splits write LSE -inf. With splits == 1 the CTA writes o and lse itself.
@@ -166,9 +168,9 @@ struct DecodeSm80 {
     // key tiles each (walk::take_split_counted).
     long long remaining = 1LL << 62;
     if (p.splits > 1) {
-      __shared__ long long s_counts[32];
+      __shared__ walk::i64 s_counts[32];
       if (warp == 0) {
-        long long c0, c1;
+        walk::i64 c0, c1;
         walk::chunk_range(tiles.tiles(), lane, 32, c0, c1);
         s_counts[lane] = tiles.count_range(c0, c1);
       }

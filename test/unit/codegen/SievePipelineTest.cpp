@@ -369,3 +369,48 @@ extern "C" __global__ void ring_test(unsigned *out, int tiles) {
     EXPECT_EQ(result.ptx.find("trap;") != std::string::npos, trap);
   }
 }
+
+TEST(SievePipeline, TmaLoadsIntoTheRingCompileForSm90a) {
+  std::string version;
+  if (!nvrtcVersion(version))
+    GTEST_SKIP() << "no NVRTC";
+  // The producer's use of a __grid_constant__ tensor map: prefetch, expect
+  // the bytes of two boxes (a head-dim-128 K tile of 64 rows), load both
+  // column blocks, and a consumer waits on the barrier.
+  const std::string source = readKernelFile("arch/sm90/SieveMbarrier.cuh") +
+                             readKernelFile("arch/sm90/SieveTma.cuh") + R"(
+using Bar = sieve::dev::sm90::Mbarrier;
+namespace sm90 = sieve::dev::sm90;
+static_assert(sizeof(sm90::TmaDesc) == 128 && alignof(sm90::TmaDesc) == 128, "CUtensorMap");
+extern "C" __global__ void tma_test(const __grid_constant__ sm90::TmaDesc k, int row, int head,
+                                    unsigned *out) {
+  __shared__ __align__(1024) unsigned char tile[2 * 64 * 128];
+  __shared__ Bar::Handle full;
+  unsigned dst;
+  asm("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(dst) : "l"(tile));
+  if (threadIdx.x == 0) {
+    Bar::init(full, 1);
+    Bar::fence_init();
+    sm90::tma_prefetch(k);
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    Bar::arrive_expect_tx(full, 2 * 64 * 128);
+    for (int j = 0; j < 2; ++j)
+      sm90::tma_load_4d(dst + j * 64 * 128, k, Bar::addr(full), 64 * j, row, head, 0);
+  }
+  Bar::wait(full, 0);
+  out[threadIdx.x] = tile[threadIdx.x];
+}
+)";
+  ASSERT_EQ(source.find("#include"), std::string::npos) << "the kernel library is self-contained";
+  JitOptions options{"sm_90a", {"--ptxas-options=-v"}};
+  JitResult result;
+  Status s = compileCuda(source, "tma_test.cu", options, result);
+  ASSERT_TRUE(s) << s.message << "\n" << result.log;
+  EXPECT_FALSE(result.cubin.empty());
+  EXPECT_NE(result.ptx.find("cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"),
+            std::string::npos);
+  EXPECT_NE(result.ptx.find("prefetch.tensormap"), std::string::npos);
+  EXPECT_EQ(result.log.find("warning"), std::string::npos) << result.log;
+}
