@@ -279,6 +279,8 @@ const char *templateName(const KernelVariant &v) {
     return "sieve::dev::DecodeSm80";
   if (v.operation == Operation::Backward)
     return std::string(v.name) == "bwd-sm90-wgmma" ? "sieve::dev::BwdSm90" : "sieve::dev::BwdSm80";
+  if (std::string(v.name) == "fwd-sm90-ws")
+    return "sieve::dev::FwdSm90Ws";
   return std::string(v.name) == "fwd-sm90-wgmma" ? "sieve::dev::FwdSm90" : "sieve::dev::FwdSm80";
 }
 } // namespace
@@ -326,9 +328,13 @@ mlir::FailureOr<std::string> codegen::emitKernelSource(PlanOp plan, const Kernel
      << kSieveTypes << "\n" << kSieveSoftmax << "\n" << kSieveMask << "\n" << kSieveTileQueue
      << "\n" << kSieveKvDense << "\n" << kSieveKvPaged << "\n" << kSieveSm80 << "\n";
   const bool wgmma = std::string(v.name) == "fwd-sm90-wgmma";
+  const bool ws = std::string(v.name) == "fwd-sm90-ws";
   const bool decode = v.operation == Operation::Decode;
   if (wgmma)
     os << kSieveSwizzle << "\n" << kSieveSm90 << "\n" << kSieveFwdSm90 << "\n";
+  else if (ws)
+    os << kSieveSwizzle << "\n" << kSieveSm90 << "\n" << kSievePipeline << "\n" << kSieveMbarrier
+       << "\n" << kSieveTma << "\n" << kSieveFwdSm90Ws << "\n";
   else
     os << kSieveFwdSm80 << "\n";
   const bool backward = v.operation == Operation::Backward;
@@ -366,6 +372,15 @@ mlir::FailureOr<std::string> codegen::emitKernelSource(PlanOp plan, const Kernel
     return os.str();
   }
   os << bounds;
+  if (ws) {
+    // The tensor maps (sieve_launch_info.tensor_maps) follow the params.
+    os << "    sieve_attention_fwd(const sieve_fwd_params p,\n"
+       << "                        const __grid_constant__ sieve::dev::sm90::TmaDesc tq,\n"
+       << "                        const __grid_constant__ sieve::dev::sm90::TmaDesc tk,\n"
+       << "                        const __grid_constant__ sieve::dev::sm90::TmaDesc tv) {\n"
+       << "  SieveKernel::run(p, tq, tk, tv);\n}\n";
+    return os.str();
+  }
   if (!decode) {
     os << "    sieve_attention_fwd(const sieve_fwd_params p) {\n"
        << "  SieveKernel::run(p);\n}\n";

@@ -101,6 +101,12 @@ const std::vector<KernelVariant> &codegen::kernelVariants() {
       {"fwd-sm90-wgmma", Operation::Forward, KvLayout::Dense,
        "forward, Hopper wgmma with two consumer warpgroups and 3 cp.async stages",
        "sm_90a; a key block that is a multiple of 64", true},
+      // Not yet run on a GPU: only used when forced.
+      {"fwd-sm90-ws", Operation::Forward, KvLayout::Dense,
+       "forward, warp-specialised: a TMA producer warpgroup running the walk, two wgmma "
+       "consumer warpgroups (setmaxnreg), mbarrier rings",
+       "sm_90a; a key block that is a multiple of 64; strides that are multiples of 8 elements",
+       false},
       // Verified on an H200 (sm_90a; docs/performance.md, 2026-12-02).
       {"decode-sm80-mma", Operation::Decode, KvLayout::Dense,
        "decode: KV-group heads packed per tile, split-KV with a combine, varlen batches",
@@ -149,7 +155,7 @@ std::optional<KernelConfig> configure(const KernelVariant &v, const KernelReques
           kvLayoutName(v.kvLayout) + " KV";
     return std::nullopt;
   }
-  if (std::string(v.name) == "fwd-sm90-wgmma") {
+  if (std::string(v.name) == "fwd-sm90-wgmma" || std::string(v.name) == "fwd-sm90-ws") {
     if (!(r.target == Target{90, true})) {
       why = "it needs sm_90a (wgmma), not " + r.target.str();
       return std::nullopt;
@@ -160,7 +166,10 @@ std::optional<KernelConfig> configure(const KernelVariant &v, const KernelReques
       return std::nullopt;
     }
     // Two warpgroups of 64 query rows; S = Q K^T is one m64nK wgmma chain.
-    c.tileQ = 128, c.warps = 8, c.stages = 3;
+    // The warp-specialised kernel adds a producer warpgroup and loads
+    // through TMA into rings of 2 K and 2 V slots.
+    const bool ws = std::string(v.name) == "fwd-sm90-ws";
+    c.tileQ = 128, c.warps = ws ? 12 : 8, c.stages = ws ? 2 : 3;
     c.tileK = blockK % 128 == 0 ? 128 : 64;
     return c;
   }

@@ -1,6 +1,7 @@
 //===- SieveAttention.cpp - Loading and launching kernels -------*- C++ -*-===//
 
 #include "SieveDriver.h"
+#include "SieveTensorMap.h"
 #include "sieve/Attention.h"
 #include "sieve/sieve_kernel_abi.h"
 
@@ -310,6 +311,10 @@ struct AttentionKernel::Impl {
                      : li.operation == SIEVE_ABI_OP_BACKWARD ? KernelOperation::Backward
                                                              : KernelOperation::Forward;
     info.auxSharedBytes = li.aux_shared_bytes;
+    info.tensorMaps = li.tensor_maps;
+    if (li.tensor_maps != 0 && (li.tensor_maps != 3 || li.operation != SIEVE_ABI_OP_FORWARD))
+      return Status::error("the module asks for " + std::to_string(li.tensor_maps) +
+                           " tensor maps; sieve encodes 3 (q, k, v) for forward kernels");
     info.pagedKv = li.kv_layout == SIEVE_ABI_KV_PAGED;
     info.combineThreads = li.combine_threads;
     info.headDim = li.head_dim;
@@ -364,7 +369,29 @@ Status AttentionKernel::launch(const AttentionArgs &args, void *stream) const {
                      args.kStride[0], args.kStride[1], args.kStride[2],
                      args.vStride[0], args.vStride[1], args.vStride[2],
                      args.oStride[0], args.oStride[1], args.oStride[2]};
-  void *params[] = {&p};
+  // A TMA kernel takes q, k and v a second time, as tensor maps.
+  driver::TensorMap maps[3];
+  void *params[] = {&p, &maps[0], &maps[1], &maps[2]};
+  if (impl->info.tensorMaps == 3) {
+    const bool bf16 = args.dtype == ElementType::BF16;
+    const struct {
+      const char *name;
+      const void *base;
+      int heads, rows, boxRows;
+      const int64_t *stride;
+    } ops[3] = {{"q", args.q, args.heads, args.qLen, impl->info.tileQ, args.qStride},
+                {"k", args.k, args.kvHeads, args.kLen, impl->info.tileK, args.kStride},
+                {"v", args.v, args.kvHeads, args.kLen, impl->info.tileK, args.vStride}};
+    for (int i = 0; i < 3; ++i) {
+      driver::TileOperand op;
+      op.base = ops[i].base, op.bf16 = bf16;
+      op.batch = args.batch, op.heads = ops[i].heads, op.rows = ops[i].rows;
+      op.headDim = args.headDim, op.boxRows = ops[i].boxRows;
+      std::copy(ops[i].stride, ops[i].stride + 3, op.stride);
+      if (Status s = driver::encodeTileOperand(op, maps[i]); !s)
+        return Status::error(std::string(ops[i].name) + ": " + s.message);
+    }
+  }
   unsigned tiles = unsigned((args.qLen + impl->info.tileQ - 1) / impl->info.tileQ);
   return check(a->launchKernel(function, tiles, args.heads, args.batch, impl->info.threads, 1, 1,
                                impl->info.sharedBytes, reinterpret_cast<CUstream>(stream), params,

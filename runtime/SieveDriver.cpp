@@ -392,9 +392,9 @@ Status driver::encodeTileOperand(const TileOperand &op, TensorMap &out) {
   unsigned long long strides[3]; // bytes, innermost first: row, head, batch
   for (int i = 0; i < 3; ++i) {
     const int64_t bytes = op.stride[i] * 2;
-    if (op.stride[i] < 1 || bytes % 16 != 0 || bytes >= (int64_t(1) << 40))
-      return bad(std::string("the ") + strideNames[i] + " stride must be a positive multiple of 8 "
-                 "elements (16 bytes) below 2^40 bytes but is " + std::to_string(op.stride[i]));
+    if (op.stride[i] < 0 || bytes % 16 != 0 || bytes >= (int64_t(1) << 40))
+      return bad(std::string("the ") + strideNames[i] + " stride must be a non-negative multiple "
+                 "of 8 elements (16 bytes) below 2^40 bytes but is " + std::to_string(op.stride[i]));
     strides[2 - i] = (unsigned long long)bytes;
   }
   const Api *a;

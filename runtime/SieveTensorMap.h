@@ -48,7 +48,7 @@ struct TileOperand {
 };
 
 /// Checks `op` against TMA's rules, naming the first one it breaks (a
-/// 16-byte-aligned base, strides that are multiples of 16 bytes and below
+/// 16-byte-aligned base, non-negative strides that are multiples of 16 bytes and below
 /// 2^40, extents 1 to 2^32, boxRows 1 to 256, headDim a multiple of 64),
 /// then encodes it: rank 4, dimensions innermost first {headDim, rows,
 /// heads, batch}, box {64, boxRows, 1, 1}, 128-byte swizzle, zero fill,

@@ -5,13 +5,17 @@
 #            check_decode.sh's cases and its sanitizers (~3 min);
 #   profile  ncu of the decode kernel's fixed cost: durations against
 #            splits and length, and the stall reasons of one step (~2 min);
+#   ws       the warp-specialised forward (fwd-sm90-ws, never run): first
+#            with mbarrier waits that trap (a deadlock ends in seconds), then
+#            checks against the CPU reference, racecheck and synccheck, and
+#            timings beside fwd-sm90-wgmma (~4 min);
 #   anchor   FlexAttention's decode and backward beside sieve's in one call,
 #            for the ratios docs/performance.md does not have yet (~8 min).
 #
 #   PARTS="check profile" bash bench/gpu/pending.sh SIEVE OUT [FLEX_ANCHOR_PY]
 #
 # SIEVE is a static sieve CLI (-DSIEVE_STATIC_TOOLS=ON). Default PARTS:
-# "check profile" (one device call); "anchor" is a call of its own.
+# "check profile" (one device call); "ws" and "anchor" are calls of their own.
 set -u
 sieve=$1 out=$2 anchor=${3:-}
 parts=${PARTS:-check profile}
@@ -41,6 +45,38 @@ if has profile && command -v ncu > /dev/null; then
   timeout 120 ncu -k regex:decode --launch-count 1 --section WarpStateStats --section SourceCounters \
     --section InstructionStats --section LaunchStats "$sieve" run builtin:power_attention --decode \
     --seq-len 131072 --q-len 1 --heads 32 --kv-heads 8 --repeat 1 > "$out/ncu_decode_step.txt" 2>&1
+fi
+if has ws; then
+  ws() { timeout 120 "$sieve" run "$@" --kernel fwd-sm90-ws --check; }
+  trap_opt=--nvrtc-option=-DSIEVE_MBARRIER_TRAP_SPINS=100000000
+  ok=0 total=0
+  for args in "builtin:causal --seq-len 1000 --heads 2 $trap_opt" \
+              "builtin:power_attention --seq-len 4096 --heads 4 $trap_opt" \
+              "builtin:power_attention --seq-len 3000 --q-len 1000 --heads 8 --kv-heads 2" \
+              "builtin:sliding_window --seq-len 2500 --heads 4 --head-dim 64" \
+              "builtin:longformer --seq-len 2048 --heads 4 --dtype fp16" \
+              "builtin:full --seq-len 777 --heads 2 --batch 2" \
+              "builtin:causal --seq-len 8192 --heads 4 --kv-heads 4"; do
+    total=$((total + 1))
+    # shellcheck disable=SC2086
+    if ws $args > "$out/ws_check.log" 2>&1; then ok=$((ok + 1)); else
+      fail=1; echo "ws FAILED: $args :: $(tail -c 300 "$out/ws_check.log")" >> "$summary"; fi
+    cat "$out/ws_check.log" >> "$out/ws_checks.log"
+  done
+  echo "fwd-sm90-ws checks: $ok of $total passed" >> "$summary"
+  for tool in racecheck synccheck; do
+    timeout 300 compute-sanitizer --tool $tool --error-exitcode 9 "$sieve" run builtin:power_attention \
+      --seq-len 1000 --q-len 700 --heads 2 --kv-heads 1 --kernel fwd-sm90-ws --check $trap_opt \
+      > "$out/ws_$tool.log" 2>&1
+    echo "fwd-sm90-ws $tool: exit $? $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$out/ws_$tool.log" | tail -1)" >> "$summary"
+  done
+  for k in fwd-sm90-wgmma fwd-sm90-ws; do
+    for n in 32768 131072; do
+      timeout 200 "$sieve" run builtin:power_attention --seq-len $n --heads 32 --repeat 20 --kernel $k \
+        --json > "$out/ws_t.json" 2>> "$out/ws_timing.err" &&
+        python3 -c "import json; d=json.load(open('$out/ws_t.json')); print('%s %d: %.3f ms %.0f TFLOP/s' % ('$k', $n, d['median_ms'], d['tflops']))" >> "$summary"
+    done
+  done
 fi
 if has anchor && [ -n "$anchor" ]; then
   PARTS="time anchor" bash "$here/check_decode.sh" "$sieve" "$out/decode-t" "$anchor" || fail=1

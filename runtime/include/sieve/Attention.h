@@ -45,6 +45,9 @@ struct KernelInfo {
   int sharedBytes = 0;
   int combineThreads = 0; ///< Decode: the combine kernel's block size.
   int auxSharedBytes = 0; ///< Backward: the deterministic dq pass's shared memory.
+  /// Forward: TMA tensor maps (q, k, v) the runtime encodes for each launch
+  /// (0: none). Such a kernel needs strides that are multiples of 8 elements.
+  int tensorMaps = 0;
 };
 
 /// One forward-attention launch. Tensors are [batch, heads, length,

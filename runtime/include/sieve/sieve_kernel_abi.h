@@ -21,7 +21,7 @@
 #ifndef SIEVE_KERNEL_ABI_H
 #define SIEVE_KERNEL_ABI_H
 
-#define SIEVE_KERNEL_ABI_VERSION 4
+#define SIEVE_KERNEL_ABI_VERSION 5
 
 #define SIEVE_LAUNCH_SYMBOL "sieve_launch"
 #define SIEVE_FWD_ENTRY "sieve_attention_fwd"
@@ -58,7 +58,11 @@
  *            pre  grid (q_pad / tile_q, heads, batch), no shared memory;
  *            bwd  grid (ceil(k_len / tile_k), kv_heads, batch), shared_bytes;
  *            then, with dq_accum, post (grid as pre, no shared memory), or
- *            without it (deterministic), dq (grid as pre, aux_shared_bytes). */
+ *            without it (deterministic), dq (grid as pre, aux_shared_bytes).
+ * A forward entry with tensor_maps = 3 takes, after its sieve_fwd_params,
+ * three 128-byte CUtensorMaps (q, k, v) that the runtime encodes per launch:
+ * rank 4 {head_dim, rows, heads, batch}, boxes of {64, tile_q} for q and
+ * {64, tile_k} for k and v, 128-byte swizzle, zero fill. */
 typedef struct sieve_launch_info {
   int abi_version; /* first, so any version can read it */
   int operation;
@@ -70,6 +74,7 @@ typedef struct sieve_launch_info {
   int shared_bytes;
   int combine_threads; /* decode: the combine's block size; else 0 */
   int aux_shared_bytes; /* backward: the dq entry's shared memory; else 0 */
+  int tensor_maps;      /* forward: TMA tensor maps after the params (0 or 3) */
 } sieve_launch_info;
 
 /* The forward kernel's argument. Tensors are [batch, heads, length,

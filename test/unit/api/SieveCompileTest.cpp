@@ -198,6 +198,49 @@ TEST(SieveCompile, TheWgmmaBackwardCompilesWithoutSpills) {
   EXPECT_NE(s.message.find("it needs sm_90a (wgmma), not sm_80"), std::string::npos) << s.message;
 }
 
+TEST(SieveCompile, TheWarpSpecialisedForwardCompilesWithoutSpills) {
+  // fwd-sm90-ws (sm_90a only; not yet run on a GPU) x every built-in whose
+  // key block is a multiple of 64 x head dims x dtypes: 0 spill bytes, no
+  // ptxas warnings (C7508, C7511, C7514, C7515 among them: wgmma
+  // serialised, setmaxnreg ignored), the producer/consumer split and TMA in
+  // the PTX, three tensor maps after the params.
+  std::string why;
+  if (!haveNvrtc(why))
+    GTEST_SKIP() << why;
+  for (std::string builtin : {"power_attention", "sliding_window", "stride_slash", "dilated",
+                              "longnet", "causal", "full", "longformer"})
+    for (int hd : {64, 128})
+      for (codegen::DType dt : {codegen::DType::BF16, codegen::DType::FP16}) {
+        SCOPED_TRACE(builtin + " hd" + std::to_string(hd) + " " + codegen::dtypeName(dt));
+        Status s;
+        api::CompileResult r = compile("builtin:" + builtin, "sm_90a", hd, dt, api::Output::Ptx, s,
+                                       {"--ptxas-options=-v"}, "fwd-sm90-ws");
+        if (!s && s.message.find("must divide the pattern's key block") != std::string::npos)
+          continue;  // a key block that is not a multiple of 64
+        ASSERT_TRUE(s) << s.message;
+        EXPECT_NE(r.source.find("using SieveKernel = sieve::dev::FwdSm90Ws<"), std::string::npos);
+        EXPECT_NE(r.source.find("const __grid_constant__ sieve::dev::sm90::TmaDesc tv"),
+                  std::string::npos);
+        const std::string ptx(r.binary.begin(), r.binary.end());
+        EXPECT_NE(ptx.find("setmaxnreg.dec.sync.aligned.u32 56"), std::string::npos);
+        EXPECT_NE(ptx.find("setmaxnreg.inc.sync.aligned.u32 224"), std::string::npos);
+        EXPECT_NE(ptx.find("cp.async.bulk.tensor.4d"), std::string::npos);
+        EXPECT_EQ(ptx.find("cp.async.cg"), std::string::npos) << "the consumers load nothing";
+        api::CompileResult c = compile("builtin:" + builtin, "sm_90a", hd, dt, api::Output::Cubin, s,
+                                       {"--ptxas-options=-v"}, "fwd-sm90-ws");
+        ASSERT_TRUE(s) << s.message;
+        KernelResources res;
+        ASSERT_TRUE(parsePtxasLog(c.log, "sieve_attention_fwd", res)) << c.log;
+        EXPECT_EQ(res.spillStoreBytes, 0) << c.log;
+        EXPECT_EQ(res.spillLoadBytes, 0) << c.log;
+        EXPECT_TRUE(res.warnings.empty()) << res.warnings.front();
+      }
+  Status s;
+  compile("builtin:causal", "sm_90", 128, codegen::DType::BF16, api::Output::Cuda, s, {},
+          "fwd-sm90-ws");
+  EXPECT_NE(s.message.find("it needs sm_90a (wgmma), not sm_90"), std::string::npos) << s.message;
+}
+
 TEST(SieveCompile, OnlyABackwardRequestGetsTheBackwardKernel) {
   // The operation picks the module: a plain request gets a forward kernel,
   // a backward request a backward kernel with 64 x 64 tiles: bwd-sm90-wgmma

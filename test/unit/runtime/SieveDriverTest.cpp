@@ -345,3 +345,54 @@ TEST_F(SieveDriver, TimedCallsFlushL2BeforeEachAndWaitOnce) {
   s = timeCallsOnStream(stream, [] { return Status::success(); }, 0, 0, ms);
   EXPECT_NE(s.message.find("at least 1"), std::string::npos) << s.message;
 }
+
+TEST_F(SieveDriver, ATmaKernelGetsItsTensorMapsAfterTheParams) {
+  // A forward module that asks for 3 tensor maps (sieve_launch_info.tensor_maps):
+  // each launch encodes q, k and v (boxes of tile_q and tile_k rows) and
+  // passes them after the params; a stride TMA cannot take is a named
+  // error before any launch.
+  state.info.tile_q = 128, state.info.tile_k = 128, state.info.tensor_maps = 3;
+  static std::vector<std::vector<unsigned long long>> dims;
+  static std::vector<unsigned> boxRows;
+  static std::vector<void *> maps;
+  dims.clear(), boxRows.clear(), maps.clear();
+  api.tensorMapEncodeTiled = [](void *map, int, unsigned rank, void *, const unsigned long long *d,
+                                const unsigned long long *, const unsigned *box, const unsigned *,
+                                int, int, int, int) {
+    dims.emplace_back(d, d + rank), boxRows.push_back(box[1]), maps.push_back(map);
+    return 0;
+  };
+  static std::vector<void *> passed;
+  passed.clear();
+  api.launchKernel = [](CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
+                        unsigned, CUstream, void **params, void **) {
+    passed.assign(params + 1, params + 4);
+    return 0;
+  };
+  AttentionKernel kernel;
+  ASSERT_TRUE(AttentionKernel::load(kCubin, kernel));
+  EXPECT_EQ(kernel.info().tensorMaps, 3);
+  AttentionArgs a = args();
+  a.batch = 2, a.heads = 8, a.kvHeads = 2, a.qLen = 100, a.kLen = 300;
+  a.setContiguousStrides();
+  ASSERT_TRUE(kernel.launch(a));
+  EXPECT_EQ(dims, (std::vector<std::vector<unsigned long long>>{
+                      {128, 100, 8, 2}, {128, 300, 2, 2}, {128, 300, 2, 2}}));
+  EXPECT_EQ(boxRows, (std::vector<unsigned>{128, 128, 128}));
+  EXPECT_EQ(passed, maps) << "the launch passes the maps it encoded, in order q, k, v";
+
+  // The driver's refusal names the operand, and nothing is launched.
+  api.tensorMapEncodeTiled = [](void *, int, unsigned, void *, const unsigned long long *,
+                                const unsigned long long *, const unsigned *, const unsigned *, int,
+                                int, int, int) { return 1; };
+  passed.clear();
+  Status s = kernel.launch(a);
+  EXPECT_EQ(s.message, "q: cuTensorMapEncodeTiled: fake error (1)");
+  EXPECT_TRUE(passed.empty());
+
+  // A module asking for another count is refused at load.
+  state.info.tensor_maps = 2;
+  AttentionKernel other;
+  s = AttentionKernel::load(kCubin, other);
+  EXPECT_NE(s.message.find("asks for 2 tensor maps"), std::string::npos) << s.message;
+}

@@ -106,7 +106,9 @@ TEST_F(SieveTensorMap, BreakingATmaRuleIsANamedError) {
   op = k(), op.boxRows = 257;
   expectError(op, "box rows must be 1 to 256 but is 257");
   op = k(), op.stride[2] = 100;
-  expectError(op, "the row stride must be a positive multiple of 8 elements");
+  expectError(op, "the row stride must be a non-negative multiple of 8 elements");
+  op = k(), op.stride[1] = -128;
+  expectError(op, "the head stride must be a non-negative multiple");
   op = k(), op.stride[0] = int64_t(1) << 40;
   expectError(op, "the batch stride");
   api.tensorMapEncodeTiled = nullptr;

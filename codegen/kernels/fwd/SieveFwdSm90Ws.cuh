@@ -1,0 +1,278 @@
+//===- SieveFwdSm90Ws.cuh - Warp-specialised forward, TMA + wgmma -*- CUDA -*-===//
+//
+// The first warp-specialised Hopper forward (sm_90a): FlashAttention 3's
+// split of a CTA into a producer warpgroup that only moves data and consumer
+// warpgroups that only compute, with sieve's closed-form walk in the
+// producer.
+//
+//   - Warpgroup 0 (the producer) gives up registers (setmaxnreg.dec to 56:
+//     the walk's 64-bit state spills at 48);
+//     one thread of it loads Q with TMA, then runs the pattern's walk and,
+//     per attended tile, loads K and then V with TMA into two rings of
+//     kStages slots (common/SievePipeline.cuh over arch/sm90/SieveMbarrier.cuh),
+//     each slot carrying the tile's tag word (index and full/partial). END
+//     closes both rings. Consumers never walk.
+//   - Warpgroups 1 and 2 (the consumers, setmaxnreg.inc to 224) own 64 query
+//     rows each: wait for K, S = Q K^T (wgmma, both from shared memory),
+//     release K, the element mask for partial tiles, the online softmax
+//     (SieveSoftmax.cuh), wait for V, O += P V (P from registers), release
+//     V. Every warp releases a slot once its own wgmma reads are done (8
+//     arrivals per slot).
+//   - Tiles land in the layout the verified wgmma kernel's descriptors read:
+//     TMA boxes of [rows][64] with the 128-byte swizzle, one per column block
+//     (arch/sm90/SieveSwizzle.h, whose host tests show the two agree).
+//   - The epilogue is FwdSm90's: normalise, LSE, O staged through the
+//     warpgroup's own Q rows, 16-byte stores.
+//
+// Status: compiled through NVRTC for sm_90a (0 spills; tests), NEVER RUN ON
+// A GPU. Not chosen by default; `--kernel fwd-sm90-ws` forces it. Not yet
+// built: FlashAttention 3's intra-warpgroup overlap (S(j + 1) under the
+// softmax of j), the ping-pong of the two consumer warpgroups through named
+// barriers, the persistent grid with longest-first tile order, and a TMA
+// store of O.
+//
+// Cfg (generated): Elem, kHeadDim (64 | 128), kTileQ = 128 (two consumer
+// warpgroups), kTileK (64 | 128, dividing the key block), kWarps = 12,
+// kStages (ring depth, 2). Kv: DenseKv (TMA addresses [batch, kv_heads,
+// rows, head_dim] through the tensor maps). Launch: sieve_kernel_abi.h
+// (forward, tensor_maps = 3: the runtime encodes q, k and v).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SIEVE_KERNELS_FWD_SM90_WS_CUH
+#define SIEVE_KERNELS_FWD_SM90_WS_CUH
+
+namespace sieve::dev {
+
+template <class Cfg, class Pattern, class Kv>
+struct FwdSm90Ws {
+  using Elem = typename Cfg::Elem;
+  using Bar = sm90::Mbarrier;
+  static constexpr int kD = Cfg::kHeadDim;
+  static constexpr int kTQ = Cfg::kTileQ;
+  static constexpr int kTK = Cfg::kTileK;
+  static constexpr int kStages = Cfg::kStages;
+  static constexpr int kWarps = Cfg::kWarps;
+  static constexpr int kThreads = kWarps * 32;
+  static constexpr int kMinBlocks = 1;
+  static constexpr int kChunks = kD / 8;
+  static constexpr int kBoxes = kD / 64;  // TMA boxes (128-byte column blocks) per tile
+  static constexpr int kQBytes = kTQ * kD * 2;
+  static constexpr int kKVBytes = kTK * kD * 2;
+  static constexpr int kConsumerWarps = 8;  // release arrivals per slot
+  using KRing = pipe::Ring<Bar, kStages, kConsumerWarps>;
+  struct Control {
+    KRing k, v;
+    Bar::Handle q_full;
+  };
+  // Q, the K and V rings, their barriers, and 1 KiB to align the base to a
+  // swizzle atom.
+  static constexpr int kControlBytes = ((int)sizeof(Control) + 127) / 128 * 128;
+  static constexpr int kSmemBytes = kQBytes + 2 * kStages * kKVBytes + kControlBytes + 1024;
+  static constexpr int kTensorMaps = 3;  // q, k, v
+  static constexpr int kProducerRegs = 56, kConsumerRegs = 224;
+
+  static_assert(kD == 64 || kD == 128, "head dim must be 64 or 128");
+  static_assert(kWarps == 12 && kTQ == 128, "one producer and two 64-row consumer warpgroups");
+  static_assert(kTK == 64 || kTK == 128, "the key tile must be 64 or 128");
+  static_assert(kStages >= 2, "a ring needs two slots to overlap loads with math");
+  static_assert(Kv::kAbi == SIEVE_ABI_KV_DENSE, "TMA addresses dense K and V");
+  static_assert(kProducerRegs * 128 + kConsumerRegs * 256 <= 65536, "the register split fits");
+
+  static constexpr sieve_launch_info launch_info() {
+    return {SIEVE_KERNEL_ABI_VERSION, SIEVE_ABI_OP_FORWARD, Kv::kAbi, Elem::kAbi, kD, kTQ, kTK,
+            kThreads, kSmemBytes, 0, 0, kTensorMaps};
+  }
+
+  typedef float Slice[kTK / 2];
+  typedef float Acc[kD / 2];
+  typedef u32 PFrag[kTK / 16][4];
+
+  /// Loads a [rows][kD] tile as kBoxes TMA boxes (coordinates: column, row,
+  /// head, batch), each into its 128-byte column block.
+  template <int kRows>
+  static __device__ __forceinline__ void load_boxes(u32 dst, const sm90::TmaDesc &map, u32 bar,
+                                                    int row, int head, int b) {
+#pragma unroll
+    for (int j = 0; j < kBoxes; ++j)
+      sm90::tma_load_4d(dst + j * kRows * 128, map, bar, 64 * j, row, head, b);
+  }
+
+  /// The producer: Q, then every tile of the walk into both rings, then END.
+  static __device__ __forceinline__ void produce(const sieve_fwd_params &p, const sm90::TmaDesc &tq,
+                                                 const sm90::TmaDesc &tk, const sm90::TmaDesc &tv,
+                                                 Control &ctl, u32 s_q, u32 s_k, u32 s_v, int q0,
+                                                 int h, int kvh, int b, long long qpos_begin,
+                                                 long long qpos_last) {
+    sm90::tma_prefetch(tq);
+    sm90::tma_prefetch(tk);
+    sm90::tma_prefetch(tv);
+    Bar::arrive_expect_tx(ctl.q_full, kQBytes);
+    load_boxes<kTQ>(s_q, tq, Bar::addr(ctl.q_full), q0, h, b);
+
+    using Rules = typename Pattern::template Rules<false>;
+    walk::TileWalk<Rules> tiles(
+        Rules(walk::Rows::make(qpos_begin, qpos_last, Pattern::kBlockQ, Pattern::kBlockK, p.k_len)),
+        0, kTK, p.k_len);
+    pipe::RingPos<kStages> kp, vp;
+    int t;
+    bool full;
+    for (;;) {
+      const bool more = tiles.next(t, full);
+      const u32 tag = more ? pipe::make_tag(t, full) : pipe::kEndTag;
+      while (!ctl.k.try_acquire(kp)) {
+      }
+      ctl.k.publish(kp, tag, kKVBytes);
+      if (more)
+        load_boxes<kTK>(s_k + kp.slot * kKVBytes, tk, Bar::addr(ctl.k.full[kp.slot]), t * kTK, kvh, b);
+      kp.advance();
+      while (!ctl.v.try_acquire(vp)) {
+      }
+      ctl.v.publish(vp, tag, kKVBytes);
+      if (more)
+        load_boxes<kTK>(s_v + vp.slot * kKVBytes, tv, Bar::addr(ctl.v.full[vp.slot]), t * kTK, kvh, b);
+      vp.advance();
+      if (!more) break;
+    }
+  }
+
+  static __device__ __forceinline__ void qk_issue(Slice &s, u32 sq, u32 sk) {
+    sm90::fence_operands(s);
+    sm90::wgmma_fence();
+#pragma unroll
+    for (int kk = 0; kk < kD / 16; ++kk) {
+      const u32 off = (kk & 3) * 32;
+      const u64 da = sm90::desc(sq + (kk >> 2) * (kTQ * 128) + off, 16, 1024);
+      const u64 db = sm90::desc(sk + (kk >> 2) * (kTK * 128) + off, 16, 1024);
+      sm90::wgmma_ss(Elem(), s, da, db, kk > 0);
+    }
+    sm90::wgmma_commit();
+  }
+
+  static __device__ __forceinline__ void pv_issue(Acc &o, PFrag &pf, u32 sv) {
+    sm90::fence_operands(o);
+    sm90::fence_operands(pf);
+    sm90::wgmma_fence();
+#pragma unroll
+    for (int kk = 0; kk < kTK / 16; ++kk) {
+      const u64 db = sm90::desc(sv + kk * 16 * 128, kTK * 128, 1024);
+      sm90::wgmma_rs(Elem(), o, pf[kk], db, 1);
+    }
+    sm90::wgmma_commit();
+  }
+
+  /// A consumer warpgroup: its 64 rows against every tile the rings carry.
+  static __device__ __forceinline__ void consume(const sieve_fwd_params &p, Control &ctl,
+                                                 unsigned char *smem, u32 s_q, u32 s_k, u32 s_v,
+                                                 int cg, int q0, int h, int b,
+                                                 long long qpos_begin) {
+    const int tid = threadIdx.x, lane = tid & 31, gwarp = (tid >> 5) & 3;
+    const int trow = cg * 64 + gwarp * 16 + (lane >> 2);  // this thread's row h = 0 in the tile
+    const long long qrow = qpos_begin + trow;
+    const u32 s_qg = s_q + cg * 64 * 128;  // this warpgroup's rows of every column block
+    Acc o;
+#pragma unroll
+    for (int i = 0; i < kD / 2; ++i) o[i] = 0.f;
+    RowState st;
+    st.init();
+    const float sl2 = p.scale * kLog2e;
+    Bar::wait(ctl.q_full, 0);
+
+    pipe::RingPos<kStages> kp, vp;
+    Slice s;
+    PFrag pf;
+    for (;;) {
+      u32 tag;
+      Bar::wait(ctl.k.full[kp.slot], kp.phase);
+      ctl.k.try_wait(kp, tag);  // completed: reads the tag
+      if (pipe::is_end(tag)) break;
+      const int tile = pipe::tag_tile(tag);
+      qk_issue(s, s_qg, s_k + kp.slot * kKVBytes);
+      sm90::wgmma_wait_all();
+      sm90::fence_operands(s);
+      if (lane == 0) ctl.k.release(kp);
+      kp.advance();
+      if (needs_mask<kTK>(tile, pipe::tag_full(tag), p.k_len))
+        mask_slice<Pattern>(s, tile * kTK, p.k_len, qrow, lane);
+      float mx[2];
+      row_max(s, sl2, mx);
+      if (__any_sync(0xffffffffu, outgrew(st, mx))) {
+        float alpha[2];
+        move_max(st, mx, alpha);
+        scale_rows(o, alpha);
+      }
+      exponentiate_pack<Elem>(s, st, sl2, pf);
+      Bar::wait(ctl.v.full[vp.slot], vp.phase);
+      pv_issue(o, pf, s_v + vp.slot * kKVBytes);
+      sm90::wgmma_wait_all();
+      sm90::fence_operands(o);
+      sm90::fence_operands(pf);
+      if (lane == 0) ctl.v.release(vp);
+      vp.advance();
+    }
+
+    // Epilogue (FwdSm90's): normalise, LSE, O through this group's Q rows.
+    float inv[2], lse[2];
+    finish_rows(st, inv, lse);
+#pragma unroll
+    for (int hh = 0; hh < 2; ++hh) {
+      const int r = trow + hh * 8;
+      if (p.lse && (lane & 3) == 0 && q0 + r < p.q_len)
+        p.lse[((long long)b * p.heads + h) * p.q_len + q0 + r] = lse[hh];
+#pragma unroll
+      for (int j = 0; j < kD / 8; ++j) {
+        const u32 v = Elem::pack2(o[j * 4 + hh * 2] * inv[hh], o[j * 4 + hh * 2 + 1] * inv[hh]);
+        *(u32 *)(smem + sm90::swz<kTQ>(r, j) + (lane & 3) * 4) = v;
+      }
+    }
+    // Only this warpgroup wrote and reads these rows (named barrier 1 or 2).
+    asm volatile("bar.sync %0, 128;\n" ::"r"(cg + 1) : "memory");
+    u16 *go = (u16 *)p.o + b * p.o_stride_b + h * p.o_stride_h;
+    const int gtid = tid & 127;
+#pragma unroll
+    for (int i = 0; i < 64 * kChunks / 128; ++i) {
+      const int c = gtid + i * 128;
+      const int r = cg * 64 + c / kChunks, ch = c % kChunks;
+      if (q0 + r < p.q_len)
+        *(u32x4 *)(go + (long long)(q0 + r) * p.o_stride_r + ch * 8) =
+            *(const u32x4 *)(smem + sm90::swz<kTQ>(r, ch));
+    }
+  }
+
+  static __device__ __forceinline__ void run(const sieve_fwd_params &p, const sm90::TmaDesc &tq,
+                                             const sm90::TmaDesc &tk, const sm90::TmaDesc &tv) {
+    extern __shared__ __align__(128) unsigned char smem_raw[];
+    const u32 s_base = (smem_addr(smem_raw) + 1023) & ~1023u;
+    unsigned char *smem = smem_raw + (s_base - smem_addr(smem_raw));
+    const u32 s_q = s_base, s_k = s_q + kQBytes, s_v = s_k + kStages * kKVBytes;
+    Control &ctl = *(Control *)(smem + kQBytes + 2 * kStages * kKVBytes);
+
+    const int tid = threadIdx.x, wg = tid >> 7;
+    const int qt = gridDim.x - 1 - blockIdx.x;  // longest query tiles first (causal patterns)
+    const int h = blockIdx.y, b = blockIdx.z;
+    const int kvh = h / (p.heads / p.kv_heads);
+    const int q0 = qt * kTQ;
+    const long long qpos_begin = (long long)p.k_len - p.q_len + q0;
+    const long long qpos_last = (qpos_begin + kTQ > p.k_len ? p.k_len : qpos_begin + kTQ) - 1;
+
+    if (tid == 0) {
+      ctl.k.init();
+      ctl.v.init();
+      Bar::init(ctl.q_full, 1);
+      Bar::fence_init();
+    }
+    __syncthreads();
+    if (wg == 0) {
+      asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kProducerRegs));
+      if (tid == 0)
+        produce(p, tq, tk, tv, ctl, s_q, s_k, s_v, q0, h, kvh, b, qpos_begin, qpos_last);
+    } else {
+      asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kConsumerRegs));
+      consume(p, ctl, smem, s_q, s_k, s_v, wg - 1, q0, h, b, qpos_begin);
+    }
+  }
+};
+
+}  // namespace sieve::dev
+
+#endif  // SIEVE_KERNELS_FWD_SM90_WS_CUH
