@@ -109,8 +109,9 @@ const std::vector<KernelVariant> &codegen::kernelVariants() {
        false},
       // Verified on an H200 (sm_90a; docs/performance.md, 2026-12-02).
       {"decode-sm80-mma", Operation::Decode, KvLayout::Dense,
-       "decode: KV-group heads packed per tile, split-KV with a combine, varlen batches",
-       "sm_80 or newer; head dim 128 takes 112 KiB of shared memory (more than sm_86/87/89/12x "
+       "decode: KV-group heads packed 16 rows per tile, 4 warps splitting each key tile, split-KV "
+       "with a combine, varlen batches",
+       "sm_80 or newer; head dim 128 takes 100 KiB of shared memory (more than sm_86/87/89/12x "
        "give a block)",
        true},
       {"decode-sm80-mma-paged", Operation::Decode, KvLayout::Paged,
