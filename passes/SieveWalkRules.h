@@ -45,6 +45,19 @@
 #endif
 #endif
 
+// The run search of TileWalk (next_run) is inlined wherever a kernel walks
+// (each tile fetch, the split count, the skip): for PowerAttention that is
+// ~60 of the decode kernel's 108 KB of sm_90a code, which a short kernel
+// fetches cold on every SM. -DSIEVE_WALK_NOINLINE (an NVRTC option:
+// `--nvrtc-option=-DSIEVE_WALK_NOINLINE`) keeps one out-of-line copy
+// instead (66 KB; the walk then lives in 224 bytes of local memory). An
+// experiment for the GPU to decide; off by default.
+#if (defined(__CUDACC__) || defined(__CUDACC_RTC__)) && defined(SIEVE_WALK_NOINLINE)
+#define SIEVE_WALK_RUN __device__ __noinline__
+#else
+#define SIEVE_WALK_RUN SIEVE_HD
+#endif
+
 namespace sieve::walk {
 
 // The host's int64_t where the compiler names it (so host code passes its own
@@ -317,7 +330,7 @@ template <class Root> struct TileWalk {
   /// The next run [begin, stop) of tiles with one tag; false when done. A
   /// partial run is one tile; a full run is every tile up to the first
   /// position some row is not sure of.
-  SIEVE_HD bool next_run(i64 &begin, i64 &stop, bool &full) {
+  SIEVE_WALK_RUN bool next_run(i64 &begin, i64 &stop, bool &full) {
     if (cursor < full_until) {
       begin = cursor, stop = full_until, full = true;
       cursor = full_until;

@@ -146,6 +146,30 @@ TEST(SieveCompile, EveryDecodeKernelCompilesWithoutSpills) {
         }
 }
 
+TEST(SieveCompile, TheOutOfLineWalkCompilesAndShrinksTheCode) {
+  // -DSIEVE_WALK_NOINLINE (an experiment for the GPU): the run search
+  // becomes one function, the decode kernel still compiles without spills,
+  // and its code shrinks.
+  std::string why;
+  if (!haveNvrtc(why))
+    GTEST_SKIP() << why;
+  Status s;
+  api::CompileResult inl = compile("builtin:power_attention", "sm_90a", 128, codegen::DType::BF16,
+                                   api::Output::Cubin, s, {"--ptxas-options=-v"}, "decode-sm80-mma");
+  ASSERT_TRUE(s) << s.message;
+  api::CompileResult out =
+      compile("builtin:power_attention", "sm_90a", 128, codegen::DType::BF16, api::Output::Cubin, s,
+              {"--ptxas-options=-v", "-DSIEVE_WALK_NOINLINE"}, "decode-sm80-mma");
+  ASSERT_TRUE(s) << s.message;
+  expectEntriesWithoutSpills(out, codegen::Operation::Decode);
+  EXPECT_LT(out.binary.size() * 10, inl.binary.size() * 8) << "expected at least 20% less code";
+  api::CompileResult ptx =
+      compile("builtin:power_attention", "sm_90a", 128, codegen::DType::BF16, api::Output::Ptx, s,
+              {"-DSIEVE_WALK_NOINLINE"}, "decode-sm80-mma");
+  ASSERT_TRUE(s) << s.message;
+  EXPECT_NE(std::string(ptx.binary.begin(), ptx.binary.end()).find(".func"), std::string::npos);
+}
+
 TEST(SieveCompile, EveryBackwardKernelCompilesWithoutSpills) {
   // bwd-sm80-mma x every built-in x head dims x dtypes x {sm_80, sm_90a}:
   // all four entry points (pre, the per-key-tile kernel, post, the
