@@ -77,7 +77,14 @@ struct FwdSm90Ws {
   static_assert(kTK == 64 || kTK == 128, "the key tile must be 64 or 128");
   static_assert(kStages >= 2, "a ring needs two slots to overlap loads with math");
   static_assert(Kv::kAbi == SIEVE_ABI_KV_DENSE, "TMA addresses dense K and V");
-  static_assert(kProducerRegs * 128 + kConsumerRegs * 256 <= 65536, "the register split fits");
+  // The split must hand over exactly what the block starts with: 384
+  // threads under __launch_bounds__(384, 1) start at 168 registers (65536 /
+  // 384, rounded down to a multiple of 8), and a consumer's setmaxnreg.inc
+  // waits until the producer's .dec has freed enough, forever if it never
+  // does. (So no -maxrregcount for this kernel; the compile test checks 168.)
+  static constexpr int kEntryRegs = 65536 / kThreads / 8 * 8;
+  static_assert(kProducerRegs * 128 + kConsumerRegs * 256 == kEntryRegs * kThreads,
+                "the register split hands over exactly the block's registers");
 
   static constexpr sieve_launch_info launch_info() {
     return {SIEVE_KERNEL_ABI_VERSION, SIEVE_ABI_OP_FORWARD, Kv::kAbi, Elem::kAbi, kD, kTQ, kTK,
@@ -96,6 +103,18 @@ struct FwdSm90Ws {
 #pragma unroll
     for (int j = 0; j < kBoxes; ++j)
       sm90::tma_load_4d(dst + j * kRows * 128, map, bar, 64 * j, row, head, b);
+  }
+
+  /// Producer: waits until the ring's slot is free (trapping after N spins
+  /// under -DSIEVE_MBARRIER_TRAP_SPINS=N, as the consumers' waits do).
+  static __device__ __forceinline__ void acquire(KRing &ring, const pipe::RingPos<kStages> &pos) {
+#ifdef SIEVE_MBARRIER_TRAP_SPINS
+    for (long long n = 0; !ring.try_acquire(pos); ++n)
+      if (n >= (long long)(SIEVE_MBARRIER_TRAP_SPINS)) asm volatile("trap;\n");
+#else
+    while (!ring.try_acquire(pos)) {
+    }
+#endif
   }
 
   /// The producer: Q, then every tile of the walk into both rings, then END.
@@ -120,14 +139,12 @@ struct FwdSm90Ws {
     for (;;) {
       const bool more = tiles.next(t, full);
       const u32 tag = more ? pipe::make_tag(t, full) : pipe::kEndTag;
-      while (!ctl.k.try_acquire(kp)) {
-      }
+      acquire(ctl.k, kp);
       ctl.k.publish(kp, tag, kKVBytes);
       if (more)
         load_boxes<kTK>(s_k + kp.slot * kKVBytes, tk, Bar::addr(ctl.k.full[kp.slot]), t * kTK, kvh, b);
       kp.advance();
-      while (!ctl.v.try_acquire(vp)) {
-      }
+      acquire(ctl.v, vp);
       ctl.v.publish(vp, tag, kKVBytes);
       if (more)
         load_boxes<kTK>(s_v + vp.slot * kKVBytes, tv, Bar::addr(ctl.v.full[vp.slot]), t * kTK, kvh, b);

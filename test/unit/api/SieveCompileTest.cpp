@@ -255,6 +255,9 @@ TEST(SieveCompile, TheWarpSpecialisedForwardCompilesWithoutSpills) {
         ASSERT_TRUE(s) << s.message;
         KernelResources res;
         ASSERT_TRUE(parsePtxasLog(c.log, "sieve_attention_fwd", res)) << c.log;
+        // The setmaxnreg split (56 x 128 + 224 x 256) hands over exactly the
+        // 168 registers x 384 threads the block starts with.
+        EXPECT_EQ(res.registers, 168) << c.log;
         EXPECT_EQ(res.spillStoreBytes, 0) << c.log;
         EXPECT_EQ(res.spillLoadBytes, 0) << c.log;
         EXPECT_TRUE(res.warnings.empty()) << res.warnings.front();
