@@ -334,7 +334,7 @@ mlir::FailureOr<std::string> codegen::emitKernelSource(PlanOp plan, const Kernel
     os << kSieveSwizzle << "\n" << kSieveSm90 << "\n" << kSieveFwdSm90 << "\n";
   else if (ws)
     os << kSieveSwizzle << "\n" << kSieveSm90 << "\n" << kSievePipeline << "\n" << kSieveMbarrier
-       << "\n" << kSieveTma << "\n" << kSieveFwdSm90Ws << "\n";
+       << "\n" << kSieveTma << "\n" << kSieveFwdSm90 << "\n" << kSieveFwdSm90Ws << "\n";
   else
     os << kSieveFwdSm80 << "\n";
   const bool backward = v.operation == Operation::Backward;

@@ -102,10 +102,10 @@ struct FwdSm90 {
     sm90::wgmma_commit();
   }
 
-  /// The softmax of s (masked scores), O rescaled where needed, then
-  /// O += P V issued. Only called once the previous P V has completed.
-  static __device__ __forceinline__ void softmax_pv_issue(Slice &s, Acc &o, RowState &st, u32 sv,
-                                                          float sl2, PFrag &pf) {
+  /// The softmax of s (masked scores) into P, O rescaled where needed.
+  /// Only called once the previous P V has completed.
+  static __device__ __forceinline__ void softmax_pack(Slice &s, Acc &o, RowState &st, float sl2,
+                                                      PFrag &pf) {
     float mx[2];
     row_max(s, sl2, mx);
     if (__any_sync(0xffffffffu, outgrew(st, mx))) {
@@ -114,7 +114,48 @@ struct FwdSm90 {
       scale_rows(o, alpha);
     }
     exponentiate_pack<Elem>(s, st, sl2, pf);
+  }
+
+  /// softmax_pack, then O += P V issued.
+  static __device__ __forceinline__ void softmax_pv_issue(Slice &s, Acc &o, RowState &st, u32 sv,
+                                                          float sl2, PFrag &pf) {
+    softmax_pack(s, o, st, sl2, pf);
     pv_issue(o, pf, sv);
+  }
+
+  /// The epilogue of one 64-row warpgroup (`group`, this thread's row
+  /// `trow` of the tile): normalise, write LSE, stage O (16-bit) through the
+  /// group's own rows of the Q tile at the start of `smem`, then 16-byte
+  /// stores. Named barrier group + 1: only this warpgroup writes and reads
+  /// those rows. (The warp-specialised kernel's consumers end the same way.)
+  static __device__ __forceinline__ void store_group(const sieve_fwd_params &p, const RowState &st,
+                                                     const Acc &o, unsigned char *smem, int group,
+                                                     int trow, int q0, int h, int b) {
+    const int tid = threadIdx.x, lane = tid & 31;
+    float inv[2], lse[2];
+    finish_rows(st, inv, lse);
+#pragma unroll
+    for (int hh = 0; hh < 2; ++hh) {
+      const int r = trow + hh * 8;
+      if (p.lse && (lane & 3) == 0 && q0 + r < p.q_len)
+        p.lse[((long long)b * p.heads + h) * p.q_len + q0 + r] = lse[hh];
+#pragma unroll
+      for (int j = 0; j < kD / 8; ++j) {
+        const u32 v = Elem::pack2(o[j * 4 + hh * 2] * inv[hh], o[j * 4 + hh * 2 + 1] * inv[hh]);
+        *(u32 *)(smem + sm90::swz<kTQ>(r, j) + (lane & 3) * 4) = v;
+      }
+    }
+    asm volatile("bar.sync %0, 128;\n" ::"r"(group + 1) : "memory");
+    u16 *go = (u16 *)p.o + b * p.o_stride_b + h * p.o_stride_h;
+    const int gtid = tid & 127;
+#pragma unroll
+    for (int i = 0; i < 64 * kChunks / 128; ++i) {
+      const int c = gtid + i * 128;
+      const int r = group * 64 + c / kChunks, ch = c % kChunks;
+      if (q0 + r < p.q_len)
+        *(u32x4 *)(go + (long long)(q0 + r) * p.o_stride_r + ch * 8) =
+            *(const u32x4 *)(smem + sm90::swz<kTQ>(r, ch));
+    }
   }
 
   static __device__ __forceinline__ void run(const sieve_fwd_params &p) {
@@ -226,32 +267,7 @@ struct FwdSm90 {
       }
     sm80::cp_async_wait<0>();  // drain (possibly empty) trailing groups
 
-    // Epilogue: normalise, write LSE, stage O (16-bit) through this group's Q rows.
-    float inv[2], lse[2];
-    finish_rows(st, inv, lse);
-#pragma unroll
-    for (int hh = 0; hh < 2; ++hh) {
-      const int r = trow + hh * 8;
-      if (p.lse && (lane & 3) == 0 && q0 + r < p.q_len)
-        p.lse[((long long)b * p.heads + h) * p.q_len + q0 + r] = lse[hh];
-#pragma unroll
-      for (int j = 0; j < kD / 8; ++j) {
-        const u32 v = Elem::pack2(o[j * 4 + hh * 2] * inv[hh], o[j * 4 + hh * 2 + 1] * inv[hh]);
-        *(u32 *)(smem + sm90::swz<kTQ>(r, j) + (lane & 3) * 4) = v;
-      }
-    }
-    // Only this warpgroup wrote and reads these rows.
-    asm volatile("bar.sync %0, 128;\n" ::"r"(group + 1) : "memory");
-    u16 *go = (u16 *)p.o + b * p.o_stride_b + h * p.o_stride_h;
-    const int gtid = tid & 127;
-#pragma unroll
-    for (int i = 0; i < 64 * kChunks / 128; ++i) {
-      const int c = gtid + i * 128;
-      const int r = group * 64 + c / kChunks, ch = c % kChunks;
-      if (q0 + r < p.q_len)
-        *(u32x4 *)(go + (long long)(q0 + r) * p.o_stride_r + ch * 8) =
-            *(const u32x4 *)(smem + sm90::swz<kTQ>(r, ch));
-    }
+    store_group(p, st, o, smem, group, trow, q0, h, b);
   }
 };
 

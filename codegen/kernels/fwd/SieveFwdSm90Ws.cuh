@@ -21,8 +21,9 @@
 //   - Tiles land in the layout the verified wgmma kernel's descriptors read:
 //     TMA boxes of [rows][64] with the 128-byte swizzle, one per column block
 //     (arch/sm90/SieveSwizzle.h, whose host tests show the two agree).
-//   - The epilogue is FwdSm90's: normalise, LSE, O staged through the
-//     warpgroup's own Q rows, 16-byte stores.
+//   - The wgmma issue and the epilogue are FwdSm90's (qk_issue, pv_issue,
+//     store_group): normalise, LSE, O staged through the warpgroup's own Q
+//     rows, 16-byte stores.
 //
 // Status: compiled through NVRTC for sm_90a (0 spills; tests), NEVER RUN ON
 // A GPU. Not chosen by default; `--kernel fwd-sm90-ws` forces it. Not yet
@@ -44,8 +45,15 @@
 
 namespace sieve::dev {
 
+/// FwdSm90 with this kernel's tiles, for its wgmma issue helpers and
+/// epilogue (the warp and stage counts only satisfy FwdSm90's checks).
+template <class Cfg> struct FwdSm90WsMathCfg : Cfg {
+  static constexpr int kWarps = 8, kStages = 3;
+};
+
 template <class Cfg, class Pattern, class Kv>
 struct FwdSm90Ws {
+  using Math = FwdSm90<FwdSm90WsMathCfg<Cfg>, Pattern, Kv>;
   using Elem = typename Cfg::Elem;
   using Bar = sm90::Mbarrier;
   static constexpr int kD = Cfg::kHeadDim;
@@ -91,9 +99,9 @@ struct FwdSm90Ws {
             kThreads, kSmemBytes, 0, 0, kTensorMaps};
   }
 
-  typedef float Slice[kTK / 2];
-  typedef float Acc[kD / 2];
-  typedef u32 PFrag[kTK / 16][4];
+  using Slice = typename Math::Slice;
+  using Acc = typename Math::Acc;
+  using PFrag = typename Math::PFrag;
 
   /// Loads a [rows][kD] tile as kBoxes TMA boxes (coordinates: column, row,
   /// head, batch), each into its 128-byte column block.
@@ -153,31 +161,6 @@ struct FwdSm90Ws {
     }
   }
 
-  static __device__ __forceinline__ void qk_issue(Slice &s, u32 sq, u32 sk) {
-    sm90::fence_operands(s);
-    sm90::wgmma_fence();
-#pragma unroll
-    for (int kk = 0; kk < kD / 16; ++kk) {
-      const u32 off = (kk & 3) * 32;
-      const u64 da = sm90::desc(sq + (kk >> 2) * (kTQ * 128) + off, 16, 1024);
-      const u64 db = sm90::desc(sk + (kk >> 2) * (kTK * 128) + off, 16, 1024);
-      sm90::wgmma_ss(Elem(), s, da, db, kk > 0);
-    }
-    sm90::wgmma_commit();
-  }
-
-  static __device__ __forceinline__ void pv_issue(Acc &o, PFrag &pf, u32 sv) {
-    sm90::fence_operands(o);
-    sm90::fence_operands(pf);
-    sm90::wgmma_fence();
-#pragma unroll
-    for (int kk = 0; kk < kTK / 16; ++kk) {
-      const u64 db = sm90::desc(sv + kk * 16 * 128, kTK * 128, 1024);
-      sm90::wgmma_rs(Elem(), o, pf[kk], db, 1);
-    }
-    sm90::wgmma_commit();
-  }
-
   /// A consumer warpgroup: its 64 rows against every tile the rings carry.
   static __device__ __forceinline__ void consume(const sieve_fwd_params &p, Control &ctl,
                                                  unsigned char *smem, u32 s_q, u32 s_k, u32 s_v,
@@ -204,23 +187,16 @@ struct FwdSm90Ws {
       ctl.k.try_wait(kp, tag);  // completed: reads the tag
       if (pipe::is_end(tag)) break;
       const int tile = pipe::tag_tile(tag);
-      qk_issue(s, s_qg, s_k + kp.slot * kKVBytes);
+      Math::qk_issue(s, s_qg, s_k + kp.slot * kKVBytes);
       sm90::wgmma_wait_all();
       sm90::fence_operands(s);
       if (lane == 0) ctl.k.release(kp);
       kp.advance();
       if (needs_mask<kTK>(tile, pipe::tag_full(tag), p.k_len))
         mask_slice<Pattern>(s, tile * kTK, p.k_len, qrow, lane);
-      float mx[2];
-      row_max(s, sl2, mx);
-      if (__any_sync(0xffffffffu, outgrew(st, mx))) {
-        float alpha[2];
-        move_max(st, mx, alpha);
-        scale_rows(o, alpha);
-      }
-      exponentiate_pack<Elem>(s, st, sl2, pf);
+      Math::softmax_pack(s, o, st, sl2, pf);
       Bar::wait(ctl.v.full[vp.slot], vp.phase);
-      pv_issue(o, pf, s_v + vp.slot * kKVBytes);
+      Math::pv_issue(o, pf, s_v + vp.slot * kKVBytes);
       sm90::wgmma_wait_all();
       sm90::fence_operands(o);
       sm90::fence_operands(pf);
@@ -228,32 +204,7 @@ struct FwdSm90Ws {
       vp.advance();
     }
 
-    // Epilogue (FwdSm90's): normalise, LSE, O through this group's Q rows.
-    float inv[2], lse[2];
-    finish_rows(st, inv, lse);
-#pragma unroll
-    for (int hh = 0; hh < 2; ++hh) {
-      const int r = trow + hh * 8;
-      if (p.lse && (lane & 3) == 0 && q0 + r < p.q_len)
-        p.lse[((long long)b * p.heads + h) * p.q_len + q0 + r] = lse[hh];
-#pragma unroll
-      for (int j = 0; j < kD / 8; ++j) {
-        const u32 v = Elem::pack2(o[j * 4 + hh * 2] * inv[hh], o[j * 4 + hh * 2 + 1] * inv[hh]);
-        *(u32 *)(smem + sm90::swz<kTQ>(r, j) + (lane & 3) * 4) = v;
-      }
-    }
-    // Only this warpgroup wrote and reads these rows (named barrier 1 or 2).
-    asm volatile("bar.sync %0, 128;\n" ::"r"(cg + 1) : "memory");
-    u16 *go = (u16 *)p.o + b * p.o_stride_b + h * p.o_stride_h;
-    const int gtid = tid & 127;
-#pragma unroll
-    for (int i = 0; i < 64 * kChunks / 128; ++i) {
-      const int c = gtid + i * 128;
-      const int r = cg * 64 + c / kChunks, ch = c % kChunks;
-      if (q0 + r < p.q_len)
-        *(u32x4 *)(go + (long long)(q0 + r) * p.o_stride_r + ch * 8) =
-            *(const u32x4 *)(smem + sm90::swz<kTQ>(r, ch));
-    }
+    Math::store_group(p, st, o, smem, cg, trow, q0, h, b);
   }
 
   static __device__ __forceinline__ void run(const sieve_fwd_params &p, const sm90::TmaDesc &tq,
