@@ -15,8 +15,6 @@
 
 #include <cuda.h>
 
-#include <type_traits>
-
 namespace d = sieve::driver;
 
 TEST(SieveCudaHeader, TensorMapConstantsAndLayout) {
@@ -32,8 +30,7 @@ TEST(SieveCudaHeader, TensorMapConstantsAndLayout) {
   // enums as int and the map as void * (same sizes and passing).
   static_assert(sizeof(CUtensorMapDataType) == sizeof(int) && sizeof(CUtensorMapSwizzle) == sizeof(int),
                 "the enums pass as int");
-  static_assert(std::is_same_v<cuuint64_t, unsigned long long> || sizeof(cuuint64_t) == 8,
-                "cuuint64_t");
+  static_assert(sizeof(cuuint64_t) == sizeof(unsigned long long), "cuuint64_t");
   static_assert(sizeof(cuuint32_t) == sizeof(unsigned), "cuuint32_t");
 }
 
