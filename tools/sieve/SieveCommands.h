@@ -58,7 +58,7 @@ struct CompileOptions {
 struct RunOptions {
   std::string spec, pattern;
   int64_t seqLen = 0, qLen = 0; ///< qLen 0: the whole sequence.
-  int batch = 1, heads = 1, kvHeads = 1, headDim = 128;
+  int batch = 1, heads = 1, kvHeads = 0, headDim = 128; ///< kvHeads 0: --heads (no GQA).
   std::string dtype = "bf16", arch; ///< arch "": the device's.
   std::string kernel;               ///< "": the table's choice.
   std::string qFile, kFile, vFile, outFile;

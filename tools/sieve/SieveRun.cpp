@@ -61,7 +61,10 @@ Status fill(Tensor &t, size_t n, const std::string &file, bool bf16, std::mt1993
 }
 } // namespace
 
-int cli::runRun(const RunOptions &o) {
+int cli::runRun(const RunOptions &given) {
+  RunOptions o = given;
+  if (o.kvHeads == 0)
+    o.kvHeads = o.heads; // one K/V head per query head unless --kv-heads says otherwise
   if (o.backward)
     return runBackward(o);
   if (o.deterministic || !o.doFile.empty() || !o.dqFile.empty() || !o.dkFile.empty() ||

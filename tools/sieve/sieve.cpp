@@ -220,7 +220,8 @@ int main(int argc, char **argv) {
   runCmd->add_option("--dv", run.dvFile, "Backward: write dv (raw, like --v)")->check(kFileName);
   runCmd->add_option("--batch", run.batch)->capture_default_str()->check(integerIn(1, 65535));
   runCmd->add_option("--heads", run.heads)->capture_default_str()->check(integerIn(1, 65535));
-  runCmd->add_option("--kv-heads", run.kvHeads)->capture_default_str()->check(integerIn(1, 65535));
+  runCmd->add_option("--kv-heads", run.kvHeads, "K/V heads, dividing --heads (default: --heads; fewer is GQA)")
+      ->check(integerIn(1, 65535));
   runCmd->add_option("--head-dim", run.headDim)->capture_default_str()->check(CLI::IsMember({64, 128}));
   runCmd->add_option("--dtype", run.dtype)->capture_default_str()->check(CLI::IsMember({"bf16", "fp16"}));
   runCmd->add_option("--arch", run.arch, "Target architecture (default: the device's)")
