@@ -20,9 +20,10 @@ def test_compile_gives_a_cubin_and_what_it_is():
 
 
 @needs_nvrtc
-def test_hopper_gets_the_wgmma_kernel_and_a_variant_can_be_forced():
+def test_hopper_gets_the_warp_specialised_kernel_and_a_variant_can_be_forced():
     p = sieve.Pattern("power_attention")
-    assert p.compile(arch="sm_90a").kernel == "fwd-sm90-wgmma"
+    assert p.compile(arch="sm_90a").kernel == "fwd-sm90-ws"
+    assert p.compile(arch="sm_90a", kernel="fwd-sm90-wgmma").kernel == "fwd-sm90-wgmma"
     assert p.compile(arch="sm_90a", kernel="fwd-sm80-mma").kernel == "fwd-sm80-mma"
     with pytest.raises(sieve.SieveError, match="kernel 'fwd-sm90-wgmma' does not apply"):
         p.compile(arch="sm_80", kernel="fwd-sm90-wgmma")

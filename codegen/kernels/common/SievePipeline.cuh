@@ -15,7 +15,10 @@
 //   - a consumer waits for the slot's full barrier (parity of this use),
 //     reads the tag (arrive is a release, the wait an acquire: no other
 //     barrier is needed), uses the tile and arrives on the slot's empty
-//     barrier.
+//     barrier. A consumer that is a warp arriving through one lane reads
+//     the tag in that lane and broadcasts it: another lane's read would not
+//     be ordered before the arrival, and the producer's next tag write
+//     would race it.
 //
 // The barrier operations come from a policy, Bar, so the same ring runs on
 // the GPU (SieveMbarrier.cuh: PTX mbarrier) and on the host, where the tests
@@ -27,8 +30,7 @@
 //   init(Handle &, int count), arrive(Handle &), arrive_expect_tx(Handle &, u32 bytes),
 //   try_wait(Handle &, u32 parity) -> bool (the phase of that parity has completed).
 //
-// Not yet used by a kernel: the warp-specialised forward (the Hopper forward
-// issue) is to be built on it.
+// Used by the warp-specialised forward (fwd/SieveFwdSm90Ws.cuh).
 //
 //===----------------------------------------------------------------------===//
 

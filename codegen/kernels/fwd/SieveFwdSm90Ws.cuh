@@ -17,7 +17,7 @@
 //     release K, the element mask for partial tiles, the online softmax
 //     (SieveSoftmax.cuh), wait for V, O += P V (P from registers), release
 //     V. Every warp releases a slot once its own wgmma reads are done (8
-//     arrivals per slot).
+//     arrivals per slot); lane 0, the releasing lane, reads the tag.
 //   - Tiles land in the layout the verified wgmma kernel's descriptors read:
 //     TMA boxes of [rows][64] with the 128-byte swizzle, one per column block
 //     (arch/sm90/SieveSwizzle.h, whose host tests show the two agree).
@@ -25,12 +25,19 @@
 //     store_group): normalise, LSE, O staged through the warpgroup's own Q
 //     rows, 16-byte stores.
 //
-// Status: compiled through NVRTC for sm_90a (0 spills; tests), NEVER RUN ON
-// A GPU. Not chosen by default; `--kernel fwd-sm90-ws` forces it. Not yet
-// built: FlashAttention 3's intra-warpgroup overlap (S(j + 1) under the
-// softmax of j), the ping-pong of the two consumer warpgroups through named
-// barriers, the persistent grid with longest-first tile order, and a TMA
-// store of O.
+// Status: verified on an H200 (docs/performance.md, 2026-12-02, fourth
+// run): 8 checks against the CPU reference (every kind of built-in, GQA,
+// q_len < k_len, hd64, fp16, batch 2, 64- and 128-key tiles),
+// compute-sanitizer racecheck and synccheck clean; 504 TFLOP/s at 32K and
+// 479 at 128K (PowerAttention, 32/32 heads), 1.47x / 1.35x fwd-sm90-wgmma and
+// 1.32x / 1.24x FlexAttention in the same call. The default forward on
+// sm_90a.
+//
+// The consumers' order is measured, not assumed: FlashAttention 3's
+// (consume_fa3: S(j) and P(j - 1) V(j - 1) in flight together, softmax under
+// P V; -DSIEVE_WS_FA3_ORDER) ran correctly but slower, 399 TFLOP/s at 32K,
+// and 374 with its ping-pong turns (-DSIEVE_WS_PINGPONG). Not yet built:
+// the persistent grid with longest-first tile order and a TMA store of O.
 //
 // Cfg (generated): Elem, kHeadDim (64 | 128), kTileQ = 128 (two consumer
 // warpgroups), kTileK (64 | 128, dividing the key block), kWarps = 12,
@@ -59,7 +66,11 @@ struct FwdSm90Ws {
   static constexpr int kD = Cfg::kHeadDim;
   static constexpr int kTQ = Cfg::kTileQ;
   static constexpr int kTK = Cfg::kTileK;
+#ifdef SIEVE_WS_STAGES  // a tuning experiment: --nvrtc-option=-DSIEVE_WS_STAGES=N
+  static constexpr int kStages = SIEVE_WS_STAGES;
+#else
   static constexpr int kStages = Cfg::kStages;
+#endif
   static constexpr int kWarps = Cfg::kWarps;
   static constexpr int kThreads = kWarps * 32;
   static constexpr int kMinBlocks = 1;
@@ -125,6 +136,18 @@ struct FwdSm90Ws {
 #endif
   }
 
+  /// A consumer warp's read of a landed slot's tag: lane 0 reads it and
+  /// broadcasts it. Lane 0 is also the lane whose arrival releases the slot
+  /// for the warp, so no other lane's read can race the producer's next
+  /// write of the tag (when every lane read it, compute-sanitizer's
+  /// racecheck reported exactly that WAR hazard on the H200).
+  static __device__ __forceinline__ u32 read_tag(KRing &ring, const pipe::RingPos<kStages> &pos,
+                                                 int lane) {
+    u32 tag = 0;
+    if (lane == 0) ring.try_wait(pos, tag);  // the wait completed: reads the tag
+    return __shfl_sync(0xffffffffu, tag, 0);
+  }
+
   /// The producer: Q, then every tile of the walk into both rings, then END.
   static __device__ __forceinline__ void produce(const sieve_fwd_params &p, const sm90::TmaDesc &tq,
                                                  const sm90::TmaDesc &tk, const sm90::TmaDesc &tv,
@@ -161,7 +184,10 @@ struct FwdSm90Ws {
     }
   }
 
-  /// A consumer warpgroup: its 64 rows against every tile the rings carry.
+  /// A consumer warpgroup: its 64 rows against every tile the rings carry,
+  /// S, softmax and P V of each tile in turn. The two consumer warpgroups
+  /// interleave on their own: one's softmax runs under the other's GEMMs.
+  /// (Measured on an H200 against consume_fa3 below: docs/performance.md.)
   static __device__ __forceinline__ void consume(const sieve_fwd_params &p, Control &ctl,
                                                  unsigned char *smem, u32 s_q, u32 s_k, u32 s_v,
                                                  int cg, int q0, int h, int b,
@@ -182,9 +208,8 @@ struct FwdSm90Ws {
     Slice s;
     PFrag pf;
     for (;;) {
-      u32 tag;
       Bar::wait(ctl.k.full[kp.slot], kp.phase);
-      ctl.k.try_wait(kp, tag);  // completed: reads the tag
+      const u32 tag = read_tag(ctl.k, kp, lane);
       if (pipe::is_end(tag)) break;
       const int tile = pipe::tag_tile(tag);
       Math::qk_issue(s, s_qg, s_k + kp.slot * kKVBytes);
@@ -203,6 +228,93 @@ struct FwdSm90Ws {
       if (lane == 0) ctl.v.release(vp);
       vp.advance();
     }
+
+    Math::store_group(p, st, o, smem, cg, trow, q0, h, b);
+  }
+
+  /// The consumers' turns (FlashAttention 3's ping-pong): a warpgroup issues
+  /// its GEMMs only in its turn, then passes the turn, so one warpgroup's
+  /// softmax runs under the other's GEMMs. Named barrier kTurnBar + cg
+  /// completes with its owner's sync and the other warpgroup's arrive (256
+  /// threads). Warpgroup 1 arrives once up front (0 goes first) and skips
+  /// its last pass, so every barrier ends with as many arrives as syncs.
+  static constexpr int kTurnBar = 3;  // 1 and 2 are store_group's
+#ifdef SIEVE_WS_PINGPONG  // with -DSIEVE_WS_FA3_ORDER: -DSIEVE_WS_PINGPONG
+  static constexpr bool kPingPong = true;
+#else
+  static constexpr bool kPingPong = false;
+#endif
+
+  /// Waits for the P V in flight, then frees its V slot.
+  static __device__ __forceinline__ void retire_pv(Acc &o, PFrag &pf, Control &ctl,
+                                                   pipe::RingPos<kStages> &vp, int lane) {
+    sm90::wgmma_wait<0>();
+    sm90::fence_operands(o);
+    sm90::fence_operands(pf);
+    if (lane == 0) ctl.v.release(vp);  // only wgmma read the slot
+    vp.advance();
+  }
+
+  /// The consumer in FlashAttention 3's order (opt-in, -DSIEVE_WS_FA3_ORDER,
+  /// turns with -DSIEVE_WS_PINGPONG): issue S(j) = Q K(j)^T and then P(j - 1)
+  /// V(j - 1); wait for S(j) only and run its softmax while P V runs; wait
+  /// for P V, rescale O, convert P(j). Correct on the H200, but slower there
+  /// than consume() (docs/performance.md), so not the default.
+  static __device__ __forceinline__ void consume_fa3(const sieve_fwd_params &p, Control &ctl,
+                                                 unsigned char *smem, u32 s_q, u32 s_k, u32 s_v,
+                                                 int cg, int q0, int h, int b,
+                                                 long long qpos_begin) {
+    const int tid = threadIdx.x, lane = tid & 31, gwarp = (tid >> 5) & 3;
+    const int trow = cg * 64 + gwarp * 16 + (lane >> 2);  // this thread's row h = 0 in the tile
+    const long long qrow = qpos_begin + trow;
+    const u32 s_qg = s_q + cg * 64 * 128;  // this warpgroup's rows of every column block
+    Acc o;
+#pragma unroll
+    for (int i = 0; i < kD / 2; ++i) o[i] = 0.f;
+    RowState st;
+    st.init();
+    const float sl2 = p.scale * kLog2e;
+    Bar::wait(ctl.q_full, 0);
+    if (kPingPong && cg == 1) sm90::named_arrive(kTurnBar, 256);
+
+    pipe::RingPos<kStages> kp, vp;
+    Slice s;
+    PFrag pf;              // P of the previous tile
+    bool pending = false;  // ... whose P V is still to issue
+    for (;;) {
+      Bar::wait(ctl.k.full[kp.slot], kp.phase);
+      const u32 tag = read_tag(ctl.k, kp, lane);
+      const bool end = pipe::is_end(tag);
+      if (kPingPong) sm90::named_sync(kTurnBar + cg, 256);
+      if (!end) Math::qk_issue(s, s_qg, s_k + kp.slot * kKVBytes);
+      if (pending) {
+        Bar::wait(ctl.v.full[vp.slot], vp.phase);
+        Math::pv_issue(o, pf, s_v + vp.slot * kKVBytes);
+      }
+      if (kPingPong && !(end && cg == 1)) sm90::named_arrive(kTurnBar + (cg ^ 1), 256);
+      if (end) break;
+      if (pending)
+        sm90::wgmma_wait<1>();  // S(j); P V still running
+      else
+        sm90::wgmma_wait<0>();
+      sm90::fence_operands(s);
+      if (lane == 0) ctl.k.release(kp);
+      kp.advance();
+      const int tile = pipe::tag_tile(tag);
+      if (needs_mask<kTK>(tile, pipe::tag_full(tag), p.k_len))
+        mask_slice<Pattern>(s, tile * kTK, p.k_len, qrow, lane);
+      float mx[2], alpha[2];
+      row_max(s, sl2, mx);
+      const bool grow = __any_sync(0xffffffffu, outgrew(st, mx));
+      if (grow) move_max(st, mx, alpha);
+      exponentiate(s, st, sl2);
+      if (pending) retire_pv(o, pf, ctl, vp, lane);
+      if (grow) scale_rows(o, alpha);
+#pragma unroll
+      for (int kk = 0; kk < kTK / 16; ++kk) pack_a<Elem>(s, kk, pf[kk]);
+      pending = true;
+    }
+    if (pending) retire_pv(o, pf, ctl, vp, lane);
 
     Math::store_group(p, st, o, smem, cg, trow, q0, h, b);
   }
@@ -236,7 +348,11 @@ struct FwdSm90Ws {
         produce(p, tq, tk, tv, ctl, s_q, s_k, s_v, q0, h, kvh, b, qpos_begin, qpos_last);
     } else {
       asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kConsumerRegs));
+#ifdef SIEVE_WS_FA3_ORDER
+      consume_fa3(p, ctl, smem, s_q, s_k, s_v, wg - 1, q0, h, b, qpos_begin);
+#else
       consume(p, ctl, smem, s_q, s_k, s_v, wg - 1, q0, h, b, qpos_begin);
+#endif
     }
   }
 };

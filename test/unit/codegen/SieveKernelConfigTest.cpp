@@ -1,7 +1,8 @@
 //===- SieveKernelConfigTest.cpp - Which kernel a request gets -------===//
 //
-// The kernel table: sm_90a takes the wgmma variant with the largest key tile
-// (128 or 64) that divides the pattern's key block, so tags stay exact;
+// The kernel table: sm_90a takes the warp-specialised wgmma variant with the
+// largest key tile (128 or 64) that divides the pattern's key block, so tags
+// stay exact;
 // every other target, and blocks no tile of 64 divides, take mma.sync; a
 // forced variant is checked; targets outside the one list are refused.
 //
@@ -31,17 +32,23 @@ std::optional<KernelConfig> choose(int64_t block, const std::string &arch, int h
 std::string name(const std::optional<KernelConfig> &c) { return c ? c->variant->name : "none"; }
 } // namespace
 
-TEST(SieveKernelConfig, HopperTakesTheWgmmaKernel) {
+TEST(SieveKernelConfig, HopperTakesTheWarpSpecialisedKernel) {
   for (int hd : {64, 128}) {
     std::optional<KernelConfig> c = choose(256, "sm_90a", hd);
-    ASSERT_EQ(name(c), "fwd-sm90-wgmma");
+    ASSERT_EQ(name(c), "fwd-sm90-ws");
+    EXPECT_TRUE(c->verified);
     EXPECT_EQ(c->tileQ, 128);
     EXPECT_EQ(c->tileK, 128);
-    EXPECT_EQ(c->warps, 8);
-    EXPECT_EQ(c->stages, 3);
+    EXPECT_EQ(c->warps, 12);
+    EXPECT_EQ(c->stages, 2);
   }
   EXPECT_EQ(choose(192, "sm_90a")->tileK, 64);
-  EXPECT_EQ(name(choose(64, "sm_90a")), "fwd-sm90-wgmma");
+  EXPECT_EQ(name(choose(64, "sm_90a")), "fwd-sm90-ws");
+  // The cp.async wgmma kernel stays available by name.
+  std::optional<KernelConfig> w = choose(256, "sm_90a", 128, "fwd-sm90-wgmma");
+  ASSERT_EQ(name(w), "fwd-sm90-wgmma");
+  EXPECT_EQ(w->warps, 8);
+  EXPECT_EQ(w->stages, 3);
 }
 
 TEST(SieveKernelConfig, EveryOtherTargetTakesMmaSync) {

@@ -3,10 +3,12 @@
 // codegen/kernels/common/SievePipeline.cuh driven by a model of mbarrier
 // semantics (arrival counts, transaction bytes, phase parity) under random
 // interleavings of a producer, two consumers and the asynchronous copies:
-// the planned warp-specialised forward's K and V rings (V used one tile
-// behind K). Every run must finish (no deadlock), each consumer must see
-// exactly the walk's tags in order and then END, and no copy may land in a
-// slot a consumer still holds. The producer's tags come from the host walk
+// the warp-specialised forward's K and V rings, with the consumers of its
+// FlashAttention 3 order (V used one tile behind K) and their ping-pong
+// turns on named barriers. Every run must finish (no deadlock), each
+// consumer must see exactly the walk's tags in order and then END, no copy
+// may land in a slot a consumer still holds, and every turn barrier must
+// end with as many arrivals as syncs. The producer's tags come from the host walk
 // (plan::WalkRules through walk::TileWalk), the code the device walk is
 // emitted from. The device barrier policy (SieveMbarrier.cuh) is compiled
 // through NVRTC for sm_90a.
@@ -85,19 +87,40 @@ struct RingRun {
   Pos producerPos[2];
   bool producerAcquired = false;
   struct Consumer {
+    int index = 0;
     Pos pos[2];
     std::vector<u32> seenK, seenV;
-    // 0: wait K(j); 1: wait V(j - 1) if there is one, release both; 2: wait
-    // V's END; 3: done.
-    int stage = 0;
-    bool hasPrev = false;
+    // The kernel's consume() (SieveFwdSm90Ws.cuh), one action per stage:
+    // 0 (consumer 1, ping-pong) the arrive that lets consumer 0 go first;
+    // 1 wait K(j); 2 sync on its turn; 3 its turn came; 4 wait V(j - 1) if
+    // one is pending; 5 pass the turn (consumer 1 not after END); 6 release
+    // K(j), then V(j - 1); 7 after END: release V(j - 1); 8 done.
+    int stage = 1;
+    bool pending = false;
     u32 prev = 0, current = 0;
+    int awaited = 0; // the turn barrier's generation this consumer waits past
   } consumer[kConsumers];
+  /// A named barrier of two warpgroups: a generation completes with two
+  /// arrivals (one warpgroup's bar.sync, the other's bar.arrive).
+  struct TurnBar {
+    int arrived = 0, generation = 0, lastParty = -1, violations = 0;
+    void arrive(int party) {
+      violations += arrived == 1 && lastParty == party; // one party twice in a generation
+      lastParty = party;
+      if (++arrived == 2)
+        arrived = 0, ++generation;
+    }
+  } turn[kConsumers];
+  bool pingPong = true;
+  bool skipLastPass = true; ///< consumer 1 does not pass its turn after END (the kernel's rule)
   std::vector<std::string> errors;
 
-  explicit RingRun(std::vector<u32> t) : tags(std::move(t)) {
+  explicit RingRun(std::vector<u32> t, bool pingPongTurns = true)
+      : tags(std::move(t)), pingPong(pingPongTurns) {
     for (Ring &r : ring)
       r.init();
+    for (int c = 0; c < kConsumers; ++c)
+      consumer[c].index = c, consumer[c].stage = pingPong && c == 1 ? 0 : 1;
   }
   size_t producerOps() const { return 2 * tags.size() + 2; }
   /// The producer's next publication: (ring, tag).
@@ -153,47 +176,70 @@ struct RingRun {
     c.pos[r].advance();
   }
 
-  /// The consumer's next action, if enabled (taken when `act`). It holds
-  /// K(j) while it waits for V(j - 1): the order of the planned consumer
-  /// step (S(j) issued, then P(j - 1) V(j - 1)), the one that needs the most
-  /// of the rings.
+  /// The consumer's next action, if enabled (taken when `act`): the
+  /// kernel's order, which holds K(j) while it waits for V(j - 1) (S(j)
+  /// issued, then P(j - 1) V(j - 1)) and never waits for V's END.
   bool consumerStep(Consumer &c, bool act) {
     u32 tag;
+    const int me = c.index, other = me ^ 1;
+    const bool end = pipe::is_end(c.current);
     switch (c.stage) {
     case 0:
+      if (act)
+        turn[0].arrive(me), c.stage = 1;
+      return true;
+    case 1:
       if (!ring[0].try_wait(c.pos[0], tag))
         return false;
       if (act) {
         ++holders[0][c.pos[0].slot];
         take(c, 0, tag);
-        c.current = tag, c.stage = 1;
+        c.current = tag, c.stage = pingPong ? 2 : 4;
       }
       return true;
-    case 1:
-      if (c.hasPrev && !ring[1].try_wait(c.pos[1], tag))
+    case 2:
+      if (act)
+        c.awaited = turn[me].generation, turn[me].arrive(me), c.stage = 3;
+      return true;
+    case 3:
+      if (turn[me].generation == c.awaited)
+        return false;
+      if (act)
+        c.stage = 4;
+      return true;
+    case 4:
+      if (c.pending && !ring[1].try_wait(c.pos[1], tag))
         return false;
       if (act) {
-        if (c.hasPrev) {
+        if (c.pending) {
           ++holders[1][c.pos[1].slot];
           take(c, 1, tag);
           if (tag != c.prev)
             errors.push_back("V's tag is not the previous K tile's");
-          release(c, 1);
         }
-        release(c, 0);
-        const bool end = pipe::is_end(c.current);
-        c.hasPrev = !end, c.prev = c.current;
-        c.stage = end ? 2 : 0;
+        c.stage = 5;
       }
       return true;
-    case 2:
-      if (!ring[1].try_wait(c.pos[1], tag))
-        return false;
+    case 5:
       if (act) {
-        ++holders[1][c.pos[1].slot];
-        take(c, 1, tag);
-        release(c, 1);
-        c.stage = 3;
+        if (pingPong && !(end && me == 1 && skipLastPass))
+          turn[other].arrive(me);
+        c.stage = end ? 7 : 6;
+      }
+      return true;
+    case 6:
+      if (act) {
+        release(c, 0);
+        if (c.pending)
+          release(c, 1);
+        c.pending = true, c.prev = c.current, c.stage = 1;
+      }
+      return true;
+    case 7:
+      if (act) {
+        if (c.pending)
+          release(c, 1);
+        c.stage = 8;
       }
       return true;
     default:
@@ -215,7 +261,7 @@ struct RingRun {
       if (enabled.empty())
         return producerOp == producerOps() &&
                std::all_of(std::begin(consumer), std::end(consumer),
-                           [](const Consumer &c) { return c.stage == 3; });
+                           [](const Consumer &c) { return c.stage == 8; });
       const int a = enabled[rng() % enabled.size()];
       if (a == 0)
         producerStep(true);
@@ -264,16 +310,24 @@ TEST(SievePipeline, RandomInterleavingsDeliverTheWalkOnce) {
     const int64_t t = gen.uniform(0, (n - 1) / tile);
     const std::vector<u32> tags = walkTags(p, n, tile, t);
     for (int rep = 0; rep < 8; ++rep) {
-      RingRun r(tags);
+      const bool pingPong = rep % 2 == 0;
+      RingRun r(tags, pingPong);
       SCOPED_TRACE("pattern " + std::to_string(i) + ", " + std::to_string(tags.size()) +
-                   " tiles, interleaving " + std::to_string(rep));
+                   " tiles, interleaving " + std::to_string(rep) +
+                   (pingPong ? ", ping-pong turns" : ", no turns"));
       ASSERT_TRUE(r.run(rng, 100000)) << "deadlock";
       EXPECT_TRUE(r.errors.empty()) << r.errors.front();
       std::vector<u32> want = tags;
       want.push_back(pipe::kEndTag);
       for (const RingRun::Consumer &c : r.consumer) {
         EXPECT_EQ(c.seenK, want);
-        EXPECT_EQ(c.seenV, want);
+        EXPECT_EQ(c.seenV, tags); // V's END is published, never waited for
+      }
+      for (const RingRun::TurnBar &t : r.turn) {
+        EXPECT_EQ(t.arrived, 0) << "a turn barrier ends with an unmatched arrival";
+        EXPECT_EQ(t.violations, 0);
+        EXPECT_EQ(t.generation, pingPong ? int(tags.size()) + 1 : 0)
+            << "one turn per tile and one for END";
       }
       for (Ring &ring : r.ring)
         for (int s = 0; s < kStages; ++s) {
@@ -306,6 +360,27 @@ TEST(SievePipeline, AWrongArrivalCountIsCaught) {
     caught += !finished || !r.errors.empty();
   }
   EXPECT_GT(caught, 100);
+}
+
+TEST(SievePipeline, AnUnbalancedTurnProtocolIsCaught) {
+  // Consumer 1 passing its turn after END too leaves consumer 0's barrier
+  // with an arrival no sync matches (a named barrier left mid-generation
+  // when the block exits); without the first arrive, consumer 0 never gets
+  // its first turn.
+  std::vector<u32> tags;
+  for (int k = 0; k < 5; ++k)
+    tags.push_back(pipe::make_tag(k, k % 2 == 0));
+  std::mt19937 rng(5);
+  for (int rep = 0; rep < 50; ++rep) {
+    RingRun extraPass(tags);
+    extraPass.skipLastPass = false;
+    ASSERT_TRUE(extraPass.run(rng, 100000));
+    EXPECT_EQ(extraPass.turn[0].arrived, 1);
+
+    RingRun noFirstArrive(tags);
+    noFirstArrive.consumer[1].stage = 1;
+    EXPECT_FALSE(noFirstArrive.run(rng, 100000)) << "consumer 0 got a turn nobody gave";
+  }
 }
 
 namespace {

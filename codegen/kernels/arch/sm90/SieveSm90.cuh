@@ -40,6 +40,21 @@ __device__ __forceinline__ void wgmma_commit() {
 __device__ __forceinline__ void wgmma_wait_all() {
   asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
 }
+/// Waits until at most kPending of this warp's committed wgmma groups are
+/// still running (groups complete in commit order).
+template <int kPending>
+__device__ __forceinline__ void wgmma_wait() {
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(kPending) : "memory");
+}
+
+/// Named barriers (ids 1-15; 0 is __syncthreads): sync waits for `threads`
+/// arrivals including its own, arrive adds this warp's and goes on.
+__device__ __forceinline__ void named_sync(int id, int threads) {
+  asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
+}
+__device__ __forceinline__ void named_arrive(int id, int threads) {
+  asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
+}
 
 /// Pins registers a wgmma reads or writes asynchronously: the compiler may not
 /// move their other uses across this point (used on both sides of a wgmma
