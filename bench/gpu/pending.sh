@@ -61,6 +61,9 @@ if has ws; then
   ws() { timeout 60 "$sieve" run "$@" --kernel fwd-sm90-ws --check; }
   trap_opt=--nvrtc-option=-DSIEVE_MBARRIER_TRAP_SPINS=100000000
   ok=0 total=0
+  # 64-key tiles (a key block that is not a multiple of 128).
+  echo '{"block_size": 64, "mask": {"intersect": ["causal", {"union": [{"window": {"blocks": 3}}, {"power_of_two": {}}]}]}}' \
+    > "$out/block64.json"
   # Every check traps a stuck mbarrier wait; after the first failure the
   # rest of the part is skipped, so a broken kernel costs seconds, not the call.
   for args in "builtin:causal --seq-len 1000 --heads 2" \
@@ -69,7 +72,8 @@ if has ws; then
               "builtin:sliding_window --seq-len 2500 --heads 4 --head-dim 64" \
               "builtin:longformer --seq-len 2048 --heads 4 --dtype fp16" \
               "builtin:full --seq-len 777 --heads 2 --batch 2" \
-              "builtin:causal --seq-len 8192 --heads 4 --kv-heads 4"; do
+              "builtin:causal --seq-len 8192 --heads 4 --kv-heads 4" \
+              "$out/block64.json --seq-len 1999 --heads 4 --kv-heads 2"; do
     total=$((total + 1))
     # shellcheck disable=SC2086
     if ws $args $trap_opt > "$out/ws_check.log" 2>&1; then ok=$((ok + 1)); else
@@ -88,7 +92,7 @@ if has ws && [ "${ws_fail:-0}" -eq 0 ]; then
   done
   for k in fwd-sm90-wgmma fwd-sm90-ws; do
     for n in 32768 131072; do
-      timeout 200 "$sieve" run builtin:power_attention --seq-len $n --heads 32 --repeat 20 --kernel $k \
+      timeout 200 "$sieve" run builtin:power_attention --seq-len $n --heads 32 --kv-heads 32 --repeat 20 --kernel $k \
         --json > "$out/ws_t.json" 2>> "$out/ws_timing.err" &&
         python3 -c "import json; d=json.load(open('$out/ws_t.json')); print('%s %d: %.3f ms %.0f TFLOP/s' % ('$k', $n, d['median_ms'], d['tflops']))" >> "$summary"
     done
@@ -100,7 +104,7 @@ if has anchor && [ -n "$anchor" ]; then
   # The backward at 32K only: a 128K `sieve run --backward` spends ~1.5
   # minutes making its inputs on the host.
   for det in "" --deterministic; do
-    timeout 200 "$sieve" run builtin:power_attention --seq-len 32768 --heads 32 --backward $det \
+    timeout 200 "$sieve" run builtin:power_attention --seq-len 32768 --heads 32 --kv-heads 32 --backward $det \
       --repeat 10 --json > "$out/bwd.json" 2>> "$out/bwd.err" &&
       python3 -c "import json; d=json.load(open('$out/bwd.json')); print('sieve backward %s 32K 32/32: %s %.3f ms %.1f TFLOP/s' % (d['kernel'], '$det' or 'atomic', d['median_ms'], d['tflops']))" >> "$summary"
   done
