@@ -136,6 +136,25 @@ const std::vector<KernelVariant> &codegen::kernelVariants() {
   return table;
 }
 
+bool codegen::parseOperationChoice(const std::string &word, Operation &op, KvLayout &kv) {
+  static const struct {
+    const char *word;
+    Operation op;
+    KvLayout kv;
+  } kChoices[] = {{"forward", Operation::Forward, KvLayout::Dense},
+                  {"decode", Operation::Decode, KvLayout::Dense},
+                  {"decode-paged", Operation::Decode, KvLayout::Paged},
+                  {"backward", Operation::Backward, KvLayout::Dense}};
+  for (const auto &c : kChoices)
+    if (word == c.word) {
+      op = c.op, kv = c.kv;
+      return true;
+    }
+  return false;
+}
+
+const char *codegen::operationChoices() { return "forward, decode, decode-paged, backward"; }
+
 const KernelVariant *codegen::findKernelVariant(const std::string &name) {
   for (const KernelVariant &v : kernelVariants())
     if (name == v.name)
@@ -213,7 +232,7 @@ std::optional<KernelConfig> configure(const KernelVariant &v, const KernelReques
 }
 } // namespace
 
-std::optional<KernelConfig> codegen::chooseKernel(const KernelRequest &r, int64_t /*blockQ*/,
+std::optional<KernelConfig> codegen::chooseKernel(const KernelRequest &r, int64_t blockQ,
                                                   int64_t blockK, std::string &error) {
   if (r.headDim != 64 && r.headDim != 128) {
     error = "head dim must be 64 or 128 but is " + std::to_string(r.headDim);
@@ -225,14 +244,18 @@ std::optional<KernelConfig> codegen::chooseKernel(const KernelRequest &r, int64_
     return std::nullopt;
   }
   std::string why;
+  if (KernelRequest chosen = r; parseOperationChoice(r.variant, chosen.operation, chosen.kvLayout)) {
+    chosen.variant.clear();
+    return chooseKernel(chosen, blockQ, blockK, error);
+  }
   if (!r.variant.empty()) {
     const KernelVariant *v = findKernelVariant(r.variant);
     if (!v) {
       std::string names;
       for (const KernelVariant &k : kernelVariants())
         names += (names.empty() ? "" : ", ") + std::string(k.name);
-      error = "unknown kernel '" + r.variant + "'; expected one of " + names +
-              " (see `sieve list --kernels`)";
+      error = "unknown kernel '" + r.variant + "'; expected one of " + names + ", or " +
+              operationChoices() + " for sieve's choice (see `sieve list --kernels`)";
       return std::nullopt;
     }
     // A forced variant brings its operation and KV layout.

@@ -71,6 +71,14 @@ struct KernelVariant {
 const std::vector<KernelVariant> &kernelVariants();
 const KernelVariant *findKernelVariant(const std::string &name);
 
+/// The words that stand for "sieve's choice of a kernel for this operation"
+/// where a variant name is taken (the C and Python APIs' `kernel`, the
+/// CLI's --kernel): "forward", "decode", "decode-paged" and "backward".
+/// True, with the operation and KV layout, for one of them.
+bool parseOperationChoice(const std::string &word, Operation &op, KvLayout &kv);
+/// "forward, decode, decode-paged, backward", for messages.
+const char *operationChoices();
+
 /// What a caller asks for.
 struct KernelRequest {
   Operation operation = Operation::Forward;
@@ -78,7 +86,9 @@ struct KernelRequest {
   Target target;
   int headDim = 128;
   DType dtype = DType::BF16;
-  std::string variant; ///< "" chooses; a name forces that variant.
+  /// "" chooses for `operation`; an operation word (parseOperationChoice)
+  /// chooses for that operation instead; a variant name forces that variant.
+  std::string variant;
 };
 
 /// A chosen variant and its configuration: what the generated source's

@@ -10,7 +10,10 @@
 #            checks against the CPU reference, racecheck and synccheck, and
 #            timings beside fwd-sm90-wgmma (~4 min);
 #   anchor   FlexAttention's decode and backward beside sieve's in one call,
-#            for the ratios docs/performance.md does not have yet (~8 min).
+#            for the ratios docs/performance.md does not have yet (~8 min);
+#   torch    the PyTorch op's tests now that its backward is the table's
+#            choice (bwd-sm90-wgmma on Hopper), through $SIEVE_LIBRARY
+#            (default: libsieve.so.0 beside SIEVE's bin/, in ../lib) (~1 min).
 #
 #   PARTS="check profile" bash bench/gpu/pending.sh SIEVE OUT [FLEX_ANCHOR_PY]
 #
@@ -111,6 +114,17 @@ if has anchor && [ -n "$anchor" ]; then
   OUT=$out timeout 400 python3 "$anchor" --pattern power --seq-lens 32768 --backward --no-dense \
     --out "$out/anchor_backward.json" > "$out/anchor_backward.log" 2>&1 || fail=1
   grep -E '^\{' "$out/anchor_backward.log" >> "$summary"
+fi
+if has torch; then
+  root=$(cd "$here/../.." && pwd)
+  lib=${SIEVE_LIBRARY:-$(cd "$(dirname "$sieve")/.." && pwd)/lib/libsieve.so.0}
+  if env PYTHONPATH="$root/python" SIEVE_LIBRARY="$lib" SIEVE_TOOL="$sieve" timeout 300 \
+      "${PYTHON:-python3}" -m pytest -q "$root/test/python/test_torch.py" "$root/test/python/test_attention.py" \
+      > "$out/torch.log" 2>&1; then
+    echo "torch tests: $(tail -1 "$out/torch.log")" >> "$summary"
+  else
+    fail=1; echo "torch tests FAILED: $(tail -c 600 "$out/torch.log")" >> "$summary"
+  fi
 fi
 cat "$summary"
 exit $fail

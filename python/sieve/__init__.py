@@ -202,8 +202,8 @@ class Kernel:
         _lib.call("sieve_kernel_launch", self._handle, ctypes.byref(args),
                   ctypes.c_void_p(stream or None))
 
-    # Decode and backward modules (compiled with kernel="decode-sm80-mma" or
-    # "bwd-sm80-mma"): the C API's calls, arguments as in sieve_c.h.
+    # Decode and backward modules (compiled with kernel="decode", "backward"
+    # or a variant's name): the C API's calls, arguments as in sieve_c.h.
     def decode_workspace(self, args: _lib.DecodeArgs) -> Tuple[int, int]:
         """(splits, workspace bytes) of a decode launch on the current device."""
         splits, size = ctypes.c_int(), ctypes.c_size_t()
@@ -290,7 +290,9 @@ class Pattern:
                 kernel: Optional[str] = None) -> CompiledKernel:
         """Compiles the forward kernel through the kernel cache. `arch`
         None: the current GPU's target (sm_90a on Hopper), sm_90a without
-        one; `kernel` None: sieve's choice (sieve.kernel_variants())."""
+        one; `kernel` None: sieve's choice of forward kernel, a variant of
+        sieve.kernel_variants() to force one, or "forward", "decode",
+        "decode-paged" or "backward" for sieve's choice of that operation."""
         options = _compile_options(head_dim, dtype, arch, kernel)
         cubin, size, info = ctypes.c_void_p(), ctypes.c_size_t(), ctypes.c_void_p()
         _lib.call("sieve_compile", _lib.encode(self.spec), ctypes.byref(options),

@@ -16,8 +16,9 @@ compiled once per pattern, options and device, and cached. Needs torch >= 2.4
 and CUDA tensors.
 
 Backward: gradients flow to query, key and value through sieve's backward
-kernels (torch.ops.sieve.attention_backward, bwd-sm80-mma: the pattern's
-transposed walk; docs/backward.md), from the saved output and LSE.
+kernels (torch.ops.sieve.attention_backward: sieve's choice of backward kernel
+for the device, bwd-sm90-wgmma on Hopper and bwd-sm80-mma elsewhere; the
+pattern's transposed walk; docs/backward.md), from the saved output and LSE.
 kernel_options {"deterministic": True} computes dq without atomics (the same
 bits every run). A loss that also uses the returned LSE gets its gradient
 too, at the price of one more forward and backward launch (see _backward).
@@ -39,7 +40,7 @@ __all__ = ["sieve_attention"]
 
 _DTYPES = {torch.bfloat16: "bf16", torch.float16: "fp16"}
 _KERNEL_OPTIONS = ("arch", "kernel", "deterministic")
-_BACKWARD_KERNEL = "bwd-sm80-mma"
+_BACKWARD_KERNEL = "backward"  # the table's choice of backward kernel
 
 
 @functools.lru_cache(maxsize=256)

@@ -67,6 +67,14 @@ int cli::runRun(const RunOptions &given) {
     o.kvHeads = o.heads; // one K/V head per query head unless --kv-heads says otherwise
   if (o.backward)
     return runBackward(o);
+  codegen::Operation op = codegen::Operation::Forward;
+  codegen::KvLayout kv;
+  if (const codegen::KernelVariant *v = codegen::findKernelVariant(o.kernel))
+    op = v->operation;
+  else
+    codegen::parseOperationChoice(o.kernel, op, kv);
+  if (op == codegen::Operation::Backward)
+    return usageError("--kernel " + o.kernel + " is a backward kernel: it needs --backward");
   if (o.deterministic || !o.doFile.empty() || !o.dqFile.empty() || !o.dkFile.empty() ||
       !o.dvFile.empty())
     return usageError("--deterministic, --do, --dq, --dk and --dv need --backward");

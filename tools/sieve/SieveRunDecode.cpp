@@ -99,7 +99,7 @@ struct Buffers {
 
 bool cli::wantsDecode(const RunOptions &o) {
   return o.decode || !o.seqLens.empty() || o.pageSize || o.device != "gpu" ||
-         o.kernel.rfind("decode-", 0) == 0;
+         o.kernel.rfind("decode", 0) == 0; // a decode variant, or "decode" / "decode-paged"
 }
 
 int cli::runDecode(const RunOptions &o) {
@@ -132,7 +132,7 @@ int cli::runDecode(const RunOptions &o) {
   if (o.heads % o.kvHeads != 0)
     return usageError("--heads (" + std::to_string(o.heads) + ") must be a multiple of --kv-heads (" +
                       std::to_string(o.kvHeads) + ")");
-  if (!o.kernel.empty() && o.kernel.rfind("decode-", 0) != 0)
+  if (!o.kernel.empty() && o.kernel.rfind("decode", 0) != 0)
     return usageError("--kernel " + o.kernel + " is a forward kernel; decode runs decode-sm80-mma "
                       "or decode-sm80-mma-paged");
 
@@ -151,7 +151,7 @@ int cli::runDecode(const RunOptions &o) {
   }
   // Decode defaults to one query per sequence; a varlen or paged run
   // without --q-len is a prefill of every sequence's whole length.
-  const bool oneQuery = o.decode || o.kernel.rfind("decode-", 0) == 0;
+  const bool oneQuery = o.decode || o.kernel.rfind("decode", 0) == 0;
   const int qLen = o.qLen ? int(o.qLen) : oneQuery ? 1 : INT32_MAX;
   for (int k : kLens) {
     if (o.qLen && !varlen && qLen > k)

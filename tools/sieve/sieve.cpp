@@ -37,16 +37,20 @@ const CLI::Validator kFileName(
     },
     "FILE");
 
-/// A kernel variant of the table (`sieve list --kernels`).
+/// A kernel variant of the table (`sieve list --kernels`), or an operation
+/// word for the table's choice of that operation.
 const CLI::Validator kKernelName(
     [](std::string &input) {
-      if (sieve::codegen::findKernelVariant(input))
+      sieve::codegen::Operation op;
+      sieve::codegen::KvLayout kv;
+      if (sieve::codegen::findKernelVariant(input) ||
+          sieve::codegen::parseOperationChoice(input, op, kv))
         return std::string();
       std::string names;
       for (const sieve::codegen::KernelVariant &v : sieve::codegen::kernelVariants())
         names += (names.empty() ? "" : ", ") + std::string(v.name);
-      return "unknown kernel '" + input + "'; expected one of " + names +
-             " (see `sieve list --kernels`)";
+      return "unknown kernel '" + input + "'; expected one of " + names + ", or " +
+             sieve::codegen::operationChoices() + " for sieve's choice (see `sieve list --kernels`)";
     },
     "KERNEL");
 
@@ -126,7 +130,8 @@ int main(int argc, char **argv) {
       ->check(archCheck);
   compileCmd->add_flag("--json", compile.json, "--emit resources as one JSON object");
   compileCmd->add_option("--kernel", compile.kernel,
-                         "Force a kernel variant (see `sieve list --kernels`)")
+                         "Force a kernel variant (see `sieve list --kernels`), or name an operation "
+                         "(forward, decode, decode-paged, backward) for sieve's choice")
       ->check(kKernelName);
   compileCmd->add_option("--head-dim", compile.headDim, "Head dimension of the kernel")
       ->capture_default_str()
@@ -226,7 +231,8 @@ int main(int argc, char **argv) {
   runCmd->add_option("--dtype", run.dtype)->capture_default_str()->check(CLI::IsMember({"bf16", "fp16"}));
   runCmd->add_option("--arch", run.arch, "Target architecture (default: the device's)")
       ->check(archCheck);
-  runCmd->add_option("--kernel", run.kernel, "Force a kernel variant (see `sieve list --kernels`)")
+  runCmd->add_option("--kernel", run.kernel, "Force a kernel variant (see `sieve list --kernels`), or name an operation "
+                         "(forward, decode, decode-paged, backward) for sieve's choice")
       ->check(kKernelName);
   runCmd->add_option("--q", run.qFile,
                      "Raw little-endian [batch, heads, q_len, head_dim] input (decode: "

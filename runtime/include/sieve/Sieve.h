@@ -36,8 +36,10 @@ struct KernelOptions {
   /// "sm_80", "sm_90a", ...; empty: the current device's (sm_90a on Hopper),
   /// or sm_90a when there is no GPU to ask.
   std::string arch;
-  /// A kernel variant by name (kernelVariants()); empty: sieve's choice for
-  /// the target and pattern, the same the CLI makes.
+  /// A kernel variant by name (kernelVariants()), or "forward", "decode",
+  /// "decode-paged" or "backward" for sieve's choice of that operation;
+  /// empty: sieve's choice of forward for the target and pattern, the same
+  /// the CLI makes.
   std::string kernel;
   bool useCache = true;                  ///< The kernel cache (SIEVE_CACHE_DIR).
   /// Extra NVRTC options after sieve's own, e.g. "--Ofast-compile=min"

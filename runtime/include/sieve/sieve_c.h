@@ -49,7 +49,9 @@ typedef struct {
   int head_dim;        /* 64 or 128; 0: 128 */
   sieve_dtype dtype;   /* SIEVE_BF16 (0) or SIEVE_FP16 (1) */
   const char *arch;    /* "sm_90a", ...; NULL: the current device's */
-  const char *kernel;  /* a variant from `sieve list --kernels`; NULL: sieve's choice */
+  const char *kernel;  /* a variant from `sieve list --kernels`, or "forward",
+                        * "decode", "decode-paged" or "backward": sieve's choice
+                        * for that operation; NULL: sieve's choice of forward */
 } sieve_compile_options;
 
 /* Compiles `spec` ("builtin:NAME", a .json/.mlir path or JSON text) for

@@ -76,6 +76,34 @@ TEST(SieveKernelConfig, AForcedKernelIsChecked) {
   EXPECT_EQ(error, "head dim must be 64 or 128 but is 96");
 }
 
+TEST(SieveKernelConfig, AnOperationWordTakesTheTablesChoiceForIt) {
+  // Where a variant name is taken, "forward", "decode", "decode-paged" and
+  // "backward" stand for the table's choice of that operation (what the
+  // PyTorch op's backward asks for), per target.
+  const struct {
+    const char *word, *arch, *want;
+  } cases[] = {{"forward", "sm_90a", "fwd-sm90-ws"},       {"forward", "sm_80", "fwd-sm80-mma"},
+               {"backward", "sm_90a", "bwd-sm90-wgmma"},   {"backward", "sm_90", "bwd-sm80-mma"},
+               {"backward", "sm_80", "bwd-sm80-mma"},      {"decode", "sm_90a", "decode-sm80-mma"},
+               {"decode-paged", "sm_80", "decode-sm80-mma-paged"}};
+  for (const auto &c : cases) {
+    std::optional<KernelConfig> k = choose(256, c.arch, 128, c.word);
+    EXPECT_EQ(name(k), c.want) << c.word << " " << c.arch;
+  }
+  // The word picks the operation: a block no wgmma tile divides still gets
+  // a forward kernel (mma.sync), not an error.
+  EXPECT_EQ(name(choose(32, "sm_90a", 128, "forward")), "fwd-sm80-mma");
+  Operation op;
+  KvLayout kv;
+  EXPECT_FALSE(parseOperationChoice("Backward", op, kv));
+  EXPECT_FALSE(parseOperationChoice("bwd", op, kv));
+  std::string error;
+  EXPECT_FALSE(choose(256, "sm_90a", 128, "backwards", &error));
+  EXPECT_NE(error.find(", or forward, decode, decode-paged, backward for sieve's choice"),
+            std::string::npos)
+      << error;
+}
+
 TEST(SieveKernelConfig, OneListOfTargets) {
   for (const char *ok : {"sm_80", "sm_90", "sm_90a", "sm_100a", "sm_121"})
     EXPECT_TRUE(Target::parse(ok)) << ok;
