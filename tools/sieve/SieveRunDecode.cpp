@@ -135,6 +135,20 @@ int cli::runDecode(const RunOptions &o) {
   if (!o.kernel.empty() && o.kernel.rfind("decode", 0) != 0)
     return usageError("--kernel " + o.kernel + " is a forward kernel; decode runs decode-sm80-mma "
                       "or decode-sm80-mma-paged");
+  if (!o.kernel.empty()) {
+    // A named kernel (or "decode" / "decode-paged") brings its KV layout;
+    // the flags must ask for the same one.
+    codegen::Operation op;
+    codegen::KvLayout kv = codegen::KvLayout::Dense;
+    if (const codegen::KernelVariant *v = codegen::findKernelVariant(o.kernel))
+      kv = v->kvLayout;
+    else
+      codegen::parseOperationChoice(o.kernel, op, kv);
+    if ((kv == codegen::KvLayout::Paged) != (o.pageSize != 0))
+      return usageError("--kernel " + o.kernel + " reads " +
+                        (o.pageSize ? "dense K and V, but --page-size asks for a paged cache"
+                                    : "a paged KV cache: give --page-size (16-256)"));
+  }
 
   // The batch: per-sequence key lengths, and the queries at their ends.
   reference::DecodeProblem prob;

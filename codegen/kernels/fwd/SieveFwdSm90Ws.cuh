@@ -26,17 +26,20 @@
 //     rows, 16-byte stores.
 //
 // Status: verified on an H200 (docs/performance.md, 2026-12-02, fourth
-// run): 8 checks against the CPU reference (every kind of built-in, GQA,
-// q_len < k_len, hd64, fp16, batch 2, 64- and 128-key tiles),
+// run): 8 checks against the CPU reference (causal, power_attention,
+// sliding_window, longformer, full and a JSON spec; GQA, q_len < k_len,
+// hd64, fp16, batch 2, 64- and 128-key tiles; not yet dilated, longnet,
+// stride_slash),
 // compute-sanitizer racecheck and synccheck clean; 504 TFLOP/s at 32K and
 // 479 at 128K (PowerAttention, 32/32 heads), 1.47x / 1.35x fwd-sm90-wgmma and
-// 1.32x / 1.24x FlexAttention in the same call. The default forward on
+// 1.32x / 1.23x FlexAttention in the same call. The default forward on
 // sm_90a.
 //
 // The consumers' order is measured, not assumed: FlashAttention 3's
 // (consume_fa3: S(j) and P(j - 1) V(j - 1) in flight together, softmax under
-// P V; -DSIEVE_WS_FA3_ORDER) ran correctly but slower, 399 TFLOP/s at 32K,
-// and 374 with its ping-pong turns (-DSIEVE_WS_PINGPONG). Not yet built:
+// P V; -DSIEVE_WS_FA3_ORDER) is slower, 399 TFLOP/s at 32K, and 374 with
+// its ping-pong turns (-DSIEVE_WS_PINGPONG); it passed its checks when it
+// was the default under other macro names. Not yet built:
 // the persistent grid with longest-first tile order and a TMA store of O.
 //
 // Cfg (generated): Elem, kHeadDim (64 | 128), kTileQ = 128 (two consumer
@@ -240,6 +243,9 @@ struct FwdSm90Ws {
   /// its last pass, so every barrier ends with as many arrives as syncs.
   static constexpr int kTurnBar = 3;  // 1 and 2 are store_group's
 #ifdef SIEVE_WS_PINGPONG  // with -DSIEVE_WS_FA3_ORDER: -DSIEVE_WS_PINGPONG
+#ifndef SIEVE_WS_FA3_ORDER
+#error "-DSIEVE_WS_PINGPONG takes turns in the FlashAttention 3 order: add -DSIEVE_WS_FA3_ORDER"
+#endif
   static constexpr bool kPingPong = true;
 #else
   static constexpr bool kPingPong = false;
@@ -258,7 +264,7 @@ struct FwdSm90Ws {
   /// The consumer in FlashAttention 3's order (opt-in, -DSIEVE_WS_FA3_ORDER,
   /// turns with -DSIEVE_WS_PINGPONG): issue S(j) = Q K(j)^T and then P(j - 1)
   /// V(j - 1); wait for S(j) only and run its softmax while P V runs; wait
-  /// for P V, rescale O, convert P(j). Correct on the H200, but slower there
+  /// for P V, rescale O, convert P(j). Checked on the H200, but slower there
   /// than consume() (docs/performance.md), so not the default.
   static __device__ __forceinline__ void consume_fa3(const sieve_fwd_params &p, Control &ctl,
                                                  unsigned char *smem, u32 s_q, u32 s_k, u32 s_v,

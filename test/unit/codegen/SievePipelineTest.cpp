@@ -71,7 +71,8 @@ constexpr u32 kTileBytes = 16384;
 
 /// One run: the producer publishes `tags` on the K ring and the V ring
 /// (K(j), V(j), ..., then END on both); consumer c waits K(j), then V(j - 1),
-/// releases both, and on K's END finishes V. A random action runs each step.
+/// releases both, and on K's END releases its last V and stops (V's END is
+/// never waited for). A random action runs each step.
 struct RingRun {
   Ring ring[2]; // K, V
   std::vector<u32> tags;
@@ -90,7 +91,9 @@ struct RingRun {
     int index = 0;
     Pos pos[2];
     std::vector<u32> seenK, seenV;
-    // The kernel's consume() (SieveFwdSm90Ws.cuh), one action per stage:
+    // The kernel's consume_fa3() (SieveFwdSm90Ws.cuh), one action per
+    // stage (the default consume() holds less: K(j) is released before it
+    // waits for V(j)):
     // 0 (consumer 1, ping-pong) the arrive that lets consumer 0 go first;
     // 1 wait K(j); 2 sync on its turn; 3 its turn came; 4 wait V(j - 1) if
     // one is pending; 5 pass the turn (consumer 1 not after END); 6 release

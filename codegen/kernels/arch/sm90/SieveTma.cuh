@@ -1,6 +1,6 @@
 //===- SieveTma.cuh - TMA tile loads through inline PTX ---------*- CUDA -*-===//
 //
-// The producer side of the planned warp-specialised Hopper forward: a
+// The producer side of the warp-specialised Hopper forward: a
 // tensor map (encoded on the host by runtime/SieveTensorMap.h's
 // encodeTileOperand, passed as a __grid_constant__ kernel parameter so its
 // address is a generic address of parameter space), its prefetch, and the
