@@ -136,6 +136,19 @@ const std::vector<KernelVariant> &codegen::kernelVariants() {
   return table;
 }
 
+int codegen::maxSharedBytesPerBlock(const Target &t) {
+  switch (t.sm) {
+  case 80: return 163 * 1024;
+  case 90:
+  case 100: return 227 * 1024;
+  case 86:
+  case 89:
+  case 120:
+  case 121: return 99 * 1024;
+  default: return 0;
+  }
+}
+
 bool codegen::parseOperationChoice(const std::string &word, Operation &op, KvLayout &kv) {
   static const struct {
     const char *word;

@@ -53,6 +53,11 @@ struct Target {
 std::string supportedTargets();
 /// The target used when none is given and no GPU can be asked.
 Target defaultTarget();
+/// The most dynamic shared memory a block may opt into on the target's GPUs
+/// (the CUDA programming guide's per-compute-capability limits): 163 KiB on
+/// sm_80, 227 KiB on sm_90 and sm_100, 99 KiB on sm_86, sm_89 and sm_12x;
+/// 0 where sieve does not record it.
+int maxSharedBytesPerBlock(const Target &t);
 /// The target sieve compiles for on a device of compute capability
 /// major.minor: sm_90a on Hopper (9.0), sm_XY elsewhere.
 Target targetForDevice(int major, int minor);

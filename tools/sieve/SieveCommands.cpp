@@ -298,6 +298,15 @@ static int emitResources(LoadedSpec &spec, api::CompileRequest request,
       os << "  " << w << "\n";
   };
   const KernelResources &r = entries.front();
+  // What the kernel asks of a launch, from the cubin itself.
+  CubinLaunchInfo launch;
+  if (Status s = readCubinLaunchInfo(result.binary, launch); !s)
+    return cli::error(s.message);
+  const int sharedLimit = codegen::maxSharedBytesPerBlock(c.target);
+  if (sharedLimit && launch.sharedBytes > sharedLimit)
+    cli::warning(std::string(c.variant->name) + " needs " + std::to_string(launch.sharedBytes) +
+                 " bytes of dynamic shared memory per block, more than the " +
+                 std::to_string(sharedLimit) + " " + c.target.str() + " gives");
   std::string text;
   llvm::raw_string_ostream os(text);
   if (options.json) {
@@ -309,6 +318,13 @@ static int emitResources(LoadedSpec &spec, api::CompileRequest request,
     const nlohmann::ordered_json main = json(r);
     for (auto it = main.begin(); it != main.end(); ++it)
       j[it.key()] = it.value();
+    j["threads"] = launch.threads;
+    j["dynamic_shared_bytes"] = launch.sharedBytes;
+    if (sharedLimit)
+      j["shared_bytes_limit"] = sharedLimit;
+    else
+      j["shared_bytes_limit"] = nullptr;
+    j["tensor_maps"] = launch.tensorMaps;
     j["entries"] = nlohmann::ordered_json::array();
     for (const KernelResources &e : entries)
       j["entries"].push_back(json(e));
@@ -318,6 +334,11 @@ static int emitResources(LoadedSpec &spec, api::CompileRequest request,
        << c.headDim << " " << codegen::dtypeName(c.dtype) << " " << c.tileQ << "x" << c.tileK
        << ": ";
     line(os, r);
+    os << "  launch: " << launch.threads << " threads, " << launch.sharedBytes
+       << " bytes of dynamic shared memory";
+    if (sharedLimit)
+      os << " (" << c.target.str() << " gives a block up to " << sharedLimit << ")";
+    os << (launch.tensorMaps ? ", 3 TMA tensor maps" : "") << "\n";
     for (size_t i = 1; i < entries.size(); ++i) {
       os << "  " << entries[i].function << ": ";
       line(os, entries[i]);

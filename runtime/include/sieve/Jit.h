@@ -56,6 +56,22 @@ struct KernelResources {
 /// when the log holds none for it.
 bool parsePtxasLog(const std::string &log, const std::string &function, KernelResources &out);
 
+/// What a sieve cubin declares about its launch (sieve_launch_info in
+/// sieve/sieve_kernel_abi.h), read from the cubin's ELF image without a
+/// driver or a GPU: the `sieve_launch` constant's initial value.
+struct CubinLaunchInfo {
+  int abiVersion = 0, operation = 0, kvLayout = 0, dtype = 0, headDim = 0;
+  int tileQ = 0, tileK = 0, threads = 0;
+  int sharedBytes = 0;    ///< Dynamic shared memory of the main entry.
+  int combineThreads = 0; ///< Decode: the combine's block size.
+  int auxSharedBytes = 0; ///< Backward: the dq entry's shared memory.
+  int tensorMaps = 0;     ///< Forward: TMA tensor maps after the params.
+};
+/// Fails with a message when `cubin` is not a 64-bit ELF image, has no
+/// symbol table or no `sieve_launch` of the expected size, or the symbol's
+/// data lies outside the image.
+Status readCubinLaunchInfo(const std::vector<char> &cubin, CubinLaunchInfo &out);
+
 /// Compiles self-contained CUDA source to PTX and a cubin for options.arch.
 Status compileCuda(const std::string &source, const std::string &name,
                    const JitOptions &options, JitResult &result);

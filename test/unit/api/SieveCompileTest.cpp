@@ -269,6 +269,15 @@ TEST(SieveCompile, TheWarpSpecialisedForwardCompilesWithoutSpills) {
         // The setmaxnreg split (56 x 128 + 224 x 256) hands over exactly the
         // 168 registers x 384 threads the block starts with.
         EXPECT_EQ(res.registers, 168) << c.log;
+        // What the cubin declares: 384 threads, three tensor maps, Q and two
+        // 2-slot rings of K and V tiles within sm_90's 227 KiB.
+        CubinLaunchInfo launch;
+        ASSERT_TRUE(readCubinLaunchInfo(c.binary, launch));
+        EXPECT_EQ(launch.threads, 384);
+        EXPECT_EQ(launch.tensorMaps, 3);
+        EXPECT_EQ(launch.tileQ, 128);
+        EXPECT_GE(launch.sharedBytes, 128 * hd * 2 + 2 * 2 * launch.tileK * hd * 2);
+        EXPECT_LE(launch.sharedBytes, codegen::maxSharedBytesPerBlock(codegen::Target{90, true}));
         EXPECT_EQ(res.spillStoreBytes, 0) << c.log;
         EXPECT_EQ(res.spillLoadBytes, 0) << c.log;
         EXPECT_TRUE(res.warnings.empty()) << res.warnings.front();
