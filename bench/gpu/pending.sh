@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # What is written but has not run on a GPU yet, in one command per part:
-#   check    the decode kernel's 16- and 32-key tiles (key blocks not a
-#            multiple of 64) after the copy-swizzle fix, with the rest of
-#            check_decode.sh's cases and its sanitizers (~3 min);
+#   check    check_decode.sh's cases and sanitizers (passed 50/50 on
+#            2026-12-02, fourth session: a regression run now) (~3 min);
 #   profile  ncu of the decode kernel's fixed cost: durations against
 #            splits and length, and the stall reasons of one step (~2 min);
-#   ws       the warp-specialised forward (fwd-sm90-ws, never run): first
-#            with mbarrier waits that trap (a deadlock ends in seconds), then
-#            checks against the CPU reference, racecheck and synccheck, and
-#            timings beside fwd-sm90-wgmma (~4 min);
+#   ws       the warp-specialised forward (fwd-sm90-ws, verified on
+#            2026-12-02 with the first 8 cases; dilated, longnet and
+#            stride_slash not run yet): checks with mbarrier waits that trap
+#            (a deadlock ends in seconds), racecheck and synccheck, timings
+#            beside fwd-sm90-wgmma at 32/32 heads (~4 min);
 #   anchor   FlexAttention's decode and backward beside sieve's in one call,
 #            for the ratios docs/performance.md does not have yet (~8 min);
 #   torch    the PyTorch op's tests now that its backward is the table's
@@ -76,7 +76,10 @@ if has ws; then
               "builtin:longformer --seq-len 2048 --heads 4 --dtype fp16" \
               "builtin:full --seq-len 777 --heads 2 --batch 2" \
               "builtin:causal --seq-len 8192 --heads 4 --kv-heads 4" \
-              "$out/block64.json --seq-len 1999 --heads 4 --kv-heads 2"; do
+              "$out/block64.json --seq-len 1999 --heads 4 --kv-heads 2" \
+              "builtin:dilated --seq-len 3333 --heads 2" \
+              "builtin:longnet --seq-len 5000 --heads 2 --kv-heads 1" \
+              "builtin:stride_slash --seq-len 4500 --heads 2 --head-dim 64 --dtype fp16"; do
     total=$((total + 1))
     # shellcheck disable=SC2086
     if ws $args $trap_opt > "$out/ws_check.log" 2>&1; then ok=$((ok + 1)); else

@@ -187,6 +187,26 @@ struct FwdSm90Ws {
     }
   }
 
+  /// Where a consumer thread sits: its lane, its row h = 0 in the tile and
+  /// that row's absolute position, its warpgroup's rows of every column
+  /// block of Q.
+  struct Seat {
+    int lane, trow;
+    long long qrow;
+    u32 s_qg;
+  };
+  static __device__ __forceinline__ Seat seat(u32 s_q, int cg, long long qpos_begin) {
+    const int lane = threadIdx.x & 31, gwarp = (threadIdx.x >> 5) & 3;
+    const int trow = cg * 64 + gwarp * 16 + (lane >> 2);
+    return {lane, trow, qpos_begin + trow, s_q + cg * 64 * 128};
+  }
+  /// O = 0 and every row's state fresh.
+  static __device__ __forceinline__ void start(Acc &o, RowState &st) {
+#pragma unroll
+    for (int i = 0; i < kD / 2; ++i) o[i] = 0.f;
+    st.init();
+  }
+
   /// A consumer warpgroup: its 64 rows against every tile the rings carry,
   /// S, softmax and P V of each tile in turn. The two consumer warpgroups
   /// interleave on their own: one's softmax runs under the other's GEMMs.
@@ -195,15 +215,10 @@ struct FwdSm90Ws {
                                                  unsigned char *smem, u32 s_q, u32 s_k, u32 s_v,
                                                  int cg, int q0, int h, int b,
                                                  long long qpos_begin) {
-    const int tid = threadIdx.x, lane = tid & 31, gwarp = (tid >> 5) & 3;
-    const int trow = cg * 64 + gwarp * 16 + (lane >> 2);  // this thread's row h = 0 in the tile
-    const long long qrow = qpos_begin + trow;
-    const u32 s_qg = s_q + cg * 64 * 128;  // this warpgroup's rows of every column block
+    const auto [lane, trow, qrow, s_qg] = seat(s_q, cg, qpos_begin);
     Acc o;
-#pragma unroll
-    for (int i = 0; i < kD / 2; ++i) o[i] = 0.f;
     RowState st;
-    st.init();
+    start(o, st);
     const float sl2 = p.scale * kLog2e;
     Bar::wait(ctl.q_full, 0);
 
@@ -270,15 +285,10 @@ struct FwdSm90Ws {
                                                  unsigned char *smem, u32 s_q, u32 s_k, u32 s_v,
                                                  int cg, int q0, int h, int b,
                                                  long long qpos_begin) {
-    const int tid = threadIdx.x, lane = tid & 31, gwarp = (tid >> 5) & 3;
-    const int trow = cg * 64 + gwarp * 16 + (lane >> 2);  // this thread's row h = 0 in the tile
-    const long long qrow = qpos_begin + trow;
-    const u32 s_qg = s_q + cg * 64 * 128;  // this warpgroup's rows of every column block
+    const auto [lane, trow, qrow, s_qg] = seat(s_q, cg, qpos_begin);
     Acc o;
-#pragma unroll
-    for (int i = 0; i < kD / 2; ++i) o[i] = 0.f;
     RowState st;
-    st.init();
+    start(o, st);
     const float sl2 = p.scale * kLog2e;
     Bar::wait(ctl.q_full, 0);
     if (kPingPong && cg == 1) sm90::named_arrive(kTurnBar, 256);
