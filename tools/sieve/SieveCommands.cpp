@@ -168,6 +168,23 @@ int cli::runList(const ListOptions &options) {
                    << codegen::kvLayoutName(v.kvLayout) << " KV; needs " << v.needs << "; "
                    << (v.verified ? "verified on a GPU" : "not yet run on a GPU (opt-in)")
                    << "\n    " << v.summary << "\n";
+    // What an unforced request gets (--kernel forward, decode, ... name the
+    // same choice), for a key block of 256 such as the built-ins'.
+    llvm::outs() << "\nsieve's choice (key block 256):\n";
+    for (const char *word : {"forward", "decode", "decode-paged", "backward"}) {
+      llvm::outs() << "  " << word << ":";
+      const char *sep = " ";
+      for (const char *arch : {"sm_80", "sm_90", "sm_90a", "sm_100"}) {
+        codegen::KernelRequest r;
+        r.target = *codegen::Target::parse(arch);
+        r.variant = word;
+        std::string error;
+        std::optional<codegen::KernelConfig> c = codegen::chooseKernel(r, 256, 256, error);
+        llvm::outs() << sep << arch << " " << (c ? c->variant->name : "none");
+        sep = ", ";
+      }
+      llvm::outs() << "\n";
+    }
     return 0;
   }
   size_t width = 0;
