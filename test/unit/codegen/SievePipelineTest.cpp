@@ -3,9 +3,9 @@
 // codegen/kernels/common/SievePipeline.cuh driven by a model of mbarrier
 // semantics (arrival counts, transaction bytes, phase parity) under random
 // interleavings of a producer, two consumers and the asynchronous copies:
-// the warp-specialised forward's K and V rings, with the consumers of its
-// FlashAttention 3 order (V used one tile behind K) and their ping-pong
-// turns on named barriers. Every run must finish (no deadlock), each
+// the warp-specialised forward's K and V rings, with the consumers of both
+// its orders (the default, K(j) then V(j); FlashAttention 3's, V used one
+// tile behind K) and the FA3 order's ping-pong turns on named barriers. Every run must finish (no deadlock), each
 // consumer must see exactly the walk's tags in order and then END, no copy
 // may land in a slot a consumer still holds, and every turn barrier must
 // end with as many arrivals as syncs. The producer's tags come from the host walk
@@ -116,10 +116,14 @@ struct RingRun {
   } turn[kConsumers];
   bool pingPong = true;
   bool skipLastPass = true; ///< consumer 1 does not pass its turn after END (the kernel's rule)
+  /// The default consume() instead: K(j) taken and released, then V(j);
+  /// END on K ends it (stages 1, 20, 21; no turns).
+  bool plainOrder = false;
   std::vector<std::string> errors;
 
-  explicit RingRun(std::vector<u32> t, bool pingPongTurns = true)
-      : tags(std::move(t)), pingPong(pingPongTurns) {
+  enum class Order { Fa3WithTurns, Fa3, Plain };
+  explicit RingRun(std::vector<u32> t, Order order = Order::Fa3WithTurns)
+      : tags(std::move(t)), pingPong(order == Order::Fa3WithTurns), plainOrder(order == Order::Plain) {
     for (Ring &r : ring)
       r.init();
     for (int c = 0; c < kConsumers; ++c)
@@ -197,7 +201,8 @@ struct RingRun {
       if (act) {
         ++holders[0][c.pos[0].slot];
         take(c, 0, tag);
-        c.current = tag, c.stage = pingPong ? 2 : 4;
+        c.current = tag;
+        c.stage = plainOrder ? (pipe::is_end(tag) ? 8 : 20) : pingPong ? 2 : 4;
       }
       return true;
     case 2:
@@ -243,6 +248,22 @@ struct RingRun {
         if (c.pending)
           release(c, 1);
         c.stage = 8;
+      }
+      return true;
+    case 20: // consume(): S(j) read K(j); release it before waiting for V(j)
+      if (act)
+        release(c, 0), c.stage = 21;
+      return true;
+    case 21:
+      if (!ring[1].try_wait(c.pos[1], tag))
+        return false;
+      if (act) {
+        ++holders[1][c.pos[1].slot];
+        take(c, 1, tag);
+        if (tag != c.current)
+          errors.push_back("V's tag is not the K tile's");
+        release(c, 1);
+        c.stage = 1;
       }
       return true;
     default:
@@ -312,12 +333,14 @@ TEST(SievePipeline, RandomInterleavingsDeliverTheWalkOnce) {
     const int64_t n = gen.uniform(1, 400), tile = gen.uniform(8, 64);
     const int64_t t = gen.uniform(0, (n - 1) / tile);
     const std::vector<u32> tags = walkTags(p, n, tile, t);
-    for (int rep = 0; rep < 8; ++rep) {
-      const bool pingPong = rep % 2 == 0;
-      RingRun r(tags, pingPong);
+    for (int rep = 0; rep < 9; ++rep) {
+      // Both consumer orders of the kernel, FA3's with and without turns.
+      const RingRun::Order order = RingRun::Order(rep % 3);
+      const bool pingPong = order == RingRun::Order::Fa3WithTurns;
+      RingRun r(tags, order);
       SCOPED_TRACE("pattern " + std::to_string(i) + ", " + std::to_string(tags.size()) +
-                   " tiles, interleaving " + std::to_string(rep) +
-                   (pingPong ? ", ping-pong turns" : ", no turns"));
+                   " tiles, interleaving " + std::to_string(rep) + ", order " +
+                   std::to_string(rep % 3));
       ASSERT_TRUE(r.run(rng, 100000)) << "deadlock";
       EXPECT_TRUE(r.errors.empty()) << r.errors.front();
       std::vector<u32> want = tags;
@@ -341,8 +364,8 @@ TEST(SievePipeline, RandomInterleavingsDeliverTheWalkOnce) {
       tiles += int(tags.size());
     }
   }
-  EXPECT_EQ(runs, 2400);
-  EXPECT_GT(tiles, 2400); // the walks were not all empty
+  EXPECT_EQ(runs, 2700);
+  EXPECT_GT(tiles, 2700); // the walks were not all empty
 }
 
 TEST(SievePipeline, AWrongArrivalCountIsCaught) {
@@ -353,16 +376,18 @@ TEST(SievePipeline, AWrongArrivalCountIsCaught) {
   for (int k = 0; k < 12; ++k)
     tags.push_back(pipe::make_tag(k, true));
   std::mt19937 rng(3);
-  int caught = 0;
-  for (int rep = 0; rep < 200; ++rep) {
-    RingRun r(tags);
-    for (Ring &ring : r.ring)
-      for (int s = 0; s < kStages; ++s)
-        ModelBar::init(ring.empty[s], 1);
-    const bool finished = r.run(rng, 100000);
-    caught += !finished || !r.errors.empty();
+  for (RingRun::Order order : {RingRun::Order::Fa3WithTurns, RingRun::Order::Plain}) {
+    int caught = 0;
+    for (int rep = 0; rep < 200; ++rep) {
+      RingRun r(tags, order);
+      for (Ring &ring : r.ring)
+        for (int s = 0; s < kStages; ++s)
+          ModelBar::init(ring.empty[s], 1);
+      const bool finished = r.run(rng, 100000);
+      caught += !finished || !r.errors.empty();
+    }
+    EXPECT_GT(caught, 100) << "order " << int(order);
   }
-  EXPECT_GT(caught, 100);
 }
 
 TEST(SievePipeline, AnUnbalancedTurnProtocolIsCaught) {
