@@ -36,8 +36,8 @@ struct Tensor {
   void *device = nullptr;
 };
 
-Status fill(Tensor &t, size_t n, const std::string &file, bool bf16, std::mt19937_64 &rng,
-            const char *name) {
+Status fill(Tensor &t, size_t n, const std::string &file, bool bf16, uint64_t seed,
+            uint64_t stream, const char *name) {
   t.host.resize(n);
   if (!file.empty()) {
     std::ifstream in(file, std::ios::binary | std::ios::ate);
@@ -51,9 +51,7 @@ Status fill(Tensor &t, size_t n, const std::string &file, bool bf16, std::mt1993
     in.seekg(0);
     in.read(reinterpret_cast<char *>(t.host.data()), std::streamsize(bytes));
   } else {
-    std::normal_distribution<float> normal;
-    for (u16 &x : t.host)
-      x = bf16 ? half::floatToBf16(normal(rng)) : half::floatToFp16(normal(rng));
+    cli::randomHalves(t.host, n, bf16, seed, stream);
   }
   if (Status s = deviceAlloc(n * 2, &t.device); !s)
     return s;
@@ -140,8 +138,9 @@ int cli::runRun(const RunOptions &given) {
   const size_t nkv = size_t(o.batch) * o.kvHeads * kLen * o.headDim;
   std::mt19937_64 rng(o.seed);
   Tensor q, k, v, out;
-  for (Status s : {fill(q, nq, o.qFile, bf16, rng, "q"), fill(k, nkv, o.kFile, bf16, rng, "k"),
-                   fill(v, nkv, o.vFile, bf16, rng, "v")})
+  for (Status s : {fill(q, nq, o.qFile, bf16, o.seed, 0, "q"),
+                   fill(k, nkv, o.kFile, bf16, o.seed, 1, "k"),
+                   fill(v, nkv, o.vFile, bf16, o.seed, 2, "v")})
     if (!s)
       return error(s.message);
   // Poison the outputs: anything the kernel does not write stays NaN.

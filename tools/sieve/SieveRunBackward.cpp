@@ -28,7 +28,6 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
-#include <random>
 
 using namespace sieve;
 
@@ -36,15 +35,13 @@ namespace {
 using u16 = uint16_t;
 
 /// A 16-bit tensor: read from `file` (exactly n elements) or random normal.
-bool input(std::vector<u16> &t, size_t n, const std::string &file, bool bf16, std::mt19937_64 &rng,
-           const char *flag, const char *layout, std::string &why) {
-  t.resize(n);
+bool input(std::vector<u16> &t, size_t n, const std::string &file, bool bf16, uint64_t seed,
+           uint64_t stream, const char *flag, const char *layout, std::string &why) {
   if (file.empty()) {
-    std::normal_distribution<float> normal;
-    for (u16 &x : t)
-      x = bf16 ? half::floatToBf16(normal(rng)) : half::floatToFp16(normal(rng));
+    cli::randomHalves(t, n, bf16, seed, stream);
     return true;
   }
+  t.resize(n);
   std::ifstream in(file, std::ios::binary | std::ios::ate);
   if (!in) {
     why = std::string("cannot read ") + flag + " file '" + file + "'";
@@ -139,15 +136,14 @@ int cli::runBackward(const RunOptions &o) {
   const size_t nq = size_t(o.batch) * o.heads * qLen * o.headDim;
   const size_t nkv = size_t(o.batch) * o.kvHeads * kLen * o.headDim;
   const size_t rows = size_t(o.batch) * o.heads * qLen;
-  std::mt19937_64 rng(o.seed);
   std::vector<u16> q, k, v, dO;
   std::string why;
   const char *qLayout = "[batch, heads, q_len, head_dim]";
   const char *kLayout = "[batch, kv_heads, seq_len, head_dim]";
-  if (!input(q, nq, o.qFile, bf16, rng, "--q", qLayout, why) ||
-      !input(k, nkv, o.kFile, bf16, rng, "--k", kLayout, why) ||
-      !input(v, nkv, o.vFile, bf16, rng, "--v", kLayout, why) ||
-      !input(dO, nq, o.doFile, bf16, rng, "--do", qLayout, why))
+  if (!input(q, nq, o.qFile, bf16, o.seed, 0, "--q", qLayout, why) ||
+      !input(k, nkv, o.kFile, bf16, o.seed, 1, "--k", kLayout, why) ||
+      !input(v, nkv, o.vFile, bf16, o.seed, 2, "--v", kLayout, why) ||
+      !input(dO, nq, o.doFile, bf16, o.seed, 3, "--do", qLayout, why))
     return error(why);
   auto toFloat = [&](u16 x) { return bf16 ? half::bf16ToFloat(x) : half::fp16ToFloat(x); };
   auto toElem = [&](float x) { return bf16 ? half::floatToBf16(x) : half::floatToFp16(x); };

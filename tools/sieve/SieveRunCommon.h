@@ -14,6 +14,13 @@
 
 namespace sieve::cli {
 
+/// Random 16-bit inputs (bf16 or fp16), uniform on [-sqrt 3, sqrt 3] (unit
+/// variance): element i depends on (seed, stream, i) alone, so the fill
+/// runs on every core and gives the same bits on any machine. `stream`
+/// keeps the tensors of one run (q, k, v, dO) apart.
+void randomHalves(std::vector<uint16_t> &out, size_t count, bool bf16, uint64_t seed,
+                  uint64_t stream);
+
 /// The L2 flush before each timed call: larger than any GPU's L2 (the
 /// H200's is 50 MiB), as triton.testing.do_bench flushes.
 constexpr size_t kFlushBytes = size_t(256) << 20;

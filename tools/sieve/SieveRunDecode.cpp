@@ -189,28 +189,13 @@ int cli::runDecode(const RunOptions &o) {
   const bool bf16 = o.dtype == "bf16";
   auto toFloat = [&](u16 x) { return bf16 ? half::bf16ToFloat(x) : half::fp16ToFloat(x); };
   std::mt19937_64 rng(o.seed);
-  // Random inputs: uniform with unit variance, four 16-bit draws per 64-bit
-  // number (a 128K-key cache at 32 heads is a billion elements; a normal
-  // distribution would take seconds of every run).
-  uint64_t state = o.seed * 0x9E3779B97F4A7C15ull + 1;
-  auto draw4 = [&](float (&x)[4]) {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    for (int j = 0; j < 4; ++j)
-      x[j] = (float((z >> (16 * j)) & 0xffff) / 65535.0f * 2 - 1) * 1.7320508f;
-  };
+  // Random inputs (randomHalves: on every core; a 128K-key cache at 32
+  // heads is a billion elements), one stream per tensor.
+  uint64_t stream = 0;
   auto make = [&](const std::string &file, const char *flag, size_t count, std::vector<u16> &out,
                   const char *layout) -> bool {
     if (file.empty()) {
-      out.resize(count);
-      float x[4];
-      for (size_t i = 0; i < count; ++i) {
-        if (i % 4 == 0)
-          draw4(x);
-        out[i] = bf16 ? half::floatToBf16(x[i % 4]) : half::floatToFp16(x[i % 4]);
-      }
+      randomHalves(out, count, bf16, o.seed, stream++);
       return true;
     }
     std::vector<char> bytes;
