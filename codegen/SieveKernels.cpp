@@ -113,7 +113,7 @@ const std::vector<KernelVariant> &codegen::kernelVariants() {
       {"decode-sm80-mma", Operation::Decode, KvLayout::Dense,
        "decode: KV-group heads packed 16 rows per tile, 4 warps splitting each key tile, split-KV "
        "with a combine, varlen batches",
-       "sm_80 or newer; head dim 128 takes 100 KiB of shared memory (more than sm_86/87/89/12x "
+       "sm_80 or newer; head dim 128 takes 100 KiB of shared memory (more than sm_86/89/12x "
        "give a block)",
        true},
       {"decode-sm80-mma-paged", Operation::Decode, KvLayout::Paged,
@@ -123,7 +123,7 @@ const std::vector<KernelVariant> &codegen::kernelVariants() {
       {"bwd-sm80-mma", Operation::Backward, KvLayout::Dense,
        "backward: the transposed walk per key tile, dK/dV in registers, dQ by fp32 atomics "
        "(or a deterministic dQ pass)",
-       "sm_80 or newer; head dim 128 takes 105 KiB of shared memory (more than sm_86/87/89/12x "
+       "sm_80 or newer; head dim 128 takes 105 KiB of shared memory (more than sm_86/89/12x "
        "give a block)",
        true},
       // Verified on an H200 (sm_90a; docs/performance.md, 2026-12-02, second
@@ -138,9 +138,11 @@ const std::vector<KernelVariant> &codegen::kernelVariants() {
 
 int codegen::maxSharedBytesPerBlock(const Target &t) {
   switch (t.sm) {
-  case 80: return 163 * 1024;
+  case 80:
+  case 87: return 163 * 1024;
   case 90:
-  case 100: return 227 * 1024;
+  case 100:
+  case 103: return 227 * 1024;
   case 86:
   case 89:
   case 120:

@@ -55,8 +55,8 @@ std::string supportedTargets();
 Target defaultTarget();
 /// The most dynamic shared memory a block may opt into on the target's GPUs
 /// (the CUDA programming guide's per-compute-capability limits): 163 KiB on
-/// sm_80, 227 KiB on sm_90 and sm_100, 99 KiB on sm_86, sm_89 and sm_12x;
-/// 0 where sieve does not record it.
+/// sm_80 and sm_87, 227 KiB on sm_90, sm_100 and sm_103, 99 KiB on sm_86,
+/// sm_89 and sm_12x; 0 where sieve does not record it.
 int maxSharedBytesPerBlock(const Target &t);
 /// The target sieve compiles for on a device of compute capability
 /// major.minor: sm_90a on Hopper (9.0), sm_XY elsewhere.

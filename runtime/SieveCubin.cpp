@@ -18,7 +18,8 @@
 using namespace sieve;
 
 namespace {
-/// Little-endian fields of the image (cubins are little-endian).
+/// Little-endian fields of the image (cubins are little-endian; so is every
+/// host sieve builds for, which the memcpy reads below assume).
 struct Image {
   const std::vector<char> &bytes;
   bool has(uint64_t offset, uint64_t size) const {
@@ -85,8 +86,9 @@ Status sieve::readCubinLaunchInfo(const std::vector<char> &cubin, CubinLaunchInf
       if (shndx == 0 || shndx >= shnum)
         return bad(want + " is not defined in a section of the image");
       const Section data = section(shndx);
-      if (data.type == kNobits || value > data.size || size > data.size - value ||
-          !img.has(data.offset + value, size))
+      if (data.type == kNobits || !img.has(data.offset, data.size))
+        return bad(want + "'s section has no data in the image");
+      if (value > data.size || size > data.size - value)
         return bad(want + "'s value lies outside its section");
       sieve_launch_info li;
       std::memcpy(&li, cubin.data() + data.offset + value, sizeof li);

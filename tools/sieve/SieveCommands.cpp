@@ -170,7 +170,7 @@ int cli::runList(const ListOptions &options) {
                    << "\n    " << v.summary << "\n";
     // What an unforced request gets (--kernel forward, decode, ... name the
     // same choice), for a key block of 256 such as the built-ins'.
-    llvm::outs() << "\nsieve's choice (key block 256):\n";
+    llvm::outs() << "\nsieve's choice (key block 256, head dim 128, bf16):\n";
     for (const char *word : {"forward", "decode", "decode-paged", "backward"}) {
       llvm::outs() << "  " << word << ":";
       const char *sep = " ";
@@ -320,8 +320,11 @@ static int emitResources(LoadedSpec &spec, api::CompileRequest request,
   if (Status s = readCubinLaunchInfo(result.binary, launch); !s)
     return cli::error(s.message);
   const int sharedLimit = codegen::maxSharedBytesPerBlock(c.target);
-  if (sharedLimit && launch.sharedBytes > sharedLimit)
-    cli::warning(std::string(c.variant->name) + " needs " + std::to_string(launch.sharedBytes) +
+  // The largest block of the module: the main entry's, or the backward's dq
+  // entry (what the runtime checks when it loads the kernel).
+  const int sharedMost = std::max(launch.sharedBytes, launch.auxSharedBytes);
+  if (sharedLimit && sharedMost > sharedLimit)
+    cli::warning(std::string(c.variant->name) + " needs " + std::to_string(sharedMost) +
                  " bytes of dynamic shared memory per block, more than the " +
                  std::to_string(sharedLimit) + " " + c.target.str() + " gives");
   std::string text;
@@ -337,6 +340,8 @@ static int emitResources(LoadedSpec &spec, api::CompileRequest request,
       j[it.key()] = it.value();
     j["threads"] = launch.threads;
     j["dynamic_shared_bytes"] = launch.sharedBytes;
+    j["aux_dynamic_shared_bytes"] = launch.auxSharedBytes; // backward: the dq entry's
+    j["combine_threads"] = launch.combineThreads;          // decode: the combine's block
     if (sharedLimit)
       j["shared_bytes_limit"] = sharedLimit;
     else
@@ -353,9 +358,15 @@ static int emitResources(LoadedSpec &spec, api::CompileRequest request,
     line(os, r);
     os << "  launch: " << launch.threads << " threads, " << launch.sharedBytes
        << " bytes of dynamic shared memory";
+    if (launch.auxSharedBytes)
+      os << " (the dq entry " << launch.auxSharedBytes << ")";
     if (sharedLimit)
       os << " (" << c.target.str() << " gives a block up to " << sharedLimit << ")";
-    os << (launch.tensorMaps ? ", 3 TMA tensor maps" : "") << "\n";
+    if (launch.combineThreads)
+      os << ", a " << launch.combineThreads << "-thread combine";
+    if (launch.tensorMaps)
+      os << ", " << launch.tensorMaps << " TMA tensor maps";
+    os << "\n";
     for (size_t i = 1; i < entries.size(); ++i) {
       os << "  " << entries[i].function << ": ";
       line(os, entries[i]);

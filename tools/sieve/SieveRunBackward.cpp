@@ -34,7 +34,8 @@ using namespace sieve;
 namespace {
 using u16 = uint16_t;
 
-/// A 16-bit tensor: read from `file` (exactly n elements) or random normal.
+/// A 16-bit tensor: read from `file` (exactly n elements) or random
+/// (randomHalves, stream `stream`).
 bool input(std::vector<u16> &t, size_t n, const std::string &file, bool bf16, uint64_t seed,
            uint64_t stream, const char *flag, const char *layout, std::string &why) {
   if (file.empty()) {

@@ -190,12 +190,13 @@ int cli::runDecode(const RunOptions &o) {
   auto toFloat = [&](u16 x) { return bf16 ? half::bf16ToFloat(x) : half::fp16ToFloat(x); };
   std::mt19937_64 rng(o.seed);
   // Random inputs (randomHalves: on every core; a 128K-key cache at 32
-  // heads is a billion elements), one stream per tensor.
-  uint64_t stream = 0;
+  // heads is a billion elements), streams 0, 1, 2 for q, k, v as in the
+  // forward and backward, whichever come from files.
   auto make = [&](const std::string &file, const char *flag, size_t count, std::vector<u16> &out,
                   const char *layout) -> bool {
     if (file.empty()) {
-      randomHalves(out, count, bf16, o.seed, stream++);
+      const std::string f = flag;
+      randomHalves(out, count, bf16, o.seed, f == "--q" ? 0 : f == "--k" ? 1 : 2);
       return true;
     }
     std::vector<char> bytes;

@@ -11,6 +11,8 @@
 #include "tools/sieve/SieveRunCommon.h"
 #include "reference/SieveHalf.h"
 
+#include <algorithm>
+#include <system_error>
 #include <thread>
 
 using namespace sieve;
@@ -45,12 +47,20 @@ void cli::randomHalves(std::vector<uint16_t> &out, size_t count, bool bf16, uint
     fillRange(out.data(), 0, count, bf16, key);
     return;
   }
+  // Ranges no thread could be started for are filled here; the values do
+  // not depend on who fills them.
   std::vector<std::thread> pool;
+  pool.reserve(threads);
   const size_t per = (count + threads - 1) / threads;
   for (size_t t = 0; t < threads; ++t) {
     const size_t begin = t * per, end = std::min(count, begin + per);
-    if (begin < end)
+    if (begin >= end)
+      continue;
+    try {
       pool.emplace_back(fillRange, out.data(), begin, end, bf16, key);
+    } catch (const std::system_error &) {
+      fillRange(out.data(), begin, end, bf16, key);
+    }
   }
   for (std::thread &th : pool)
     th.join();

@@ -116,8 +116,8 @@ struct RingRun {
   } turn[kConsumers];
   bool pingPong = true;
   bool skipLastPass = true; ///< consumer 1 does not pass its turn after END (the kernel's rule)
-  /// The default consume() instead: K(j) taken and released, then V(j);
-  /// END on K ends it (stages 1, 20, 21; no turns).
+  /// The default consume() instead: K(j) taken and released, then V(j)
+  /// taken and released; END on K ends it (stages 1, 20-22; no turns).
   bool plainOrder = false;
   std::vector<std::string> errors;
 
@@ -183,9 +183,10 @@ struct RingRun {
     c.pos[r].advance();
   }
 
-  /// The consumer's next action, if enabled (taken when `act`): the
-  /// kernel's order, which holds K(j) while it waits for V(j - 1) (S(j)
-  /// issued, then P(j - 1) V(j - 1)) and never waits for V's END.
+  /// The consumer's next action, if enabled (taken when `act`): the FA3
+  /// order (stages 0-8), which holds K(j) while it waits for V(j - 1) (S(j)
+  /// issued, then P(j - 1) V(j - 1)), or the default order (stages 1, 20-22);
+  /// neither waits for V's END.
   bool consumerStep(Consumer &c, bool act) {
     u32 tag;
     const int me = c.index, other = me ^ 1;
@@ -262,9 +263,12 @@ struct RingRun {
         take(c, 1, tag);
         if (tag != c.current)
           errors.push_back("V's tag is not the K tile's");
-        release(c, 1);
-        c.stage = 1;
+        c.stage = 22;
       }
+      return true;
+    case 22: // P V read V(j); then release it
+      if (act)
+        release(c, 1), c.stage = 1;
       return true;
     default:
       return false;

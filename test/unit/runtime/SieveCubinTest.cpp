@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 
 using namespace sieve;
@@ -85,7 +86,8 @@ TEST(SieveCubin, ABadImageIsAnErrorNotACrash) {
       EXPECT_FALSE(s) << "shorter than an ELF header: " << n;
   }
   EXPECT_GT(cutFailed, int(cubin.size() / 13 / 2)) << "most cuts lose a header or the data";
-  // Random corruption: any answer but a crash (offsets are checked first).
+  // Random corruption: any answer but a crash (offsets are checked first;
+  // the targeted cases are in EachBrokenFieldIsNamed).
   std::mt19937 rng(7);
   int failed = 0;
   for (int rep = 0; rep < 3000; ++rep) {
@@ -95,6 +97,88 @@ TEST(SieveCubin, ABadImageIsAnErrorNotACrash) {
     failed += !readCubinLaunchInfo(bad, li);
   }
   EXPECT_GT(failed, 0);
+}
+
+namespace {
+template <class T> T get(const std::vector<char> &b, size_t at) {
+  T v;
+  std::memcpy(&v, b.data() + at, sizeof v);
+  return v;
+}
+template <class T> void put(std::vector<char> &b, size_t at, T v) {
+  std::memcpy(b.data() + at, &v, sizeof v);
+}
+/// Where the test edits a cubin: the section headers, the symbol table's
+/// header, `sieve_launch`'s symbol entry and its section's header (byte
+/// offsets into the image; ELF64 layout).
+struct Places {
+  size_t symtabHeader = 0, symbol = 0, dataHeader = 0;
+  uint16_t shnum = 0;
+};
+Places locate(const std::vector<char> &b) {
+  Places p;
+  const uint64_t shoff = get<uint64_t>(b, 0x28);
+  const uint16_t shentsize = get<uint16_t>(b, 0x3a);
+  p.shnum = get<uint16_t>(b, 0x3c);
+  for (uint16_t i = 0; i < p.shnum; ++i) {
+    const size_t h = shoff + size_t(i) * shentsize;
+    if (get<uint32_t>(b, h + 4) != 2) // SHT_SYMTAB
+      continue;
+    p.symtabHeader = h;
+    const uint64_t off = get<uint64_t>(b, h + 24), size = get<uint64_t>(b, h + 32);
+    const uint64_t ent = get<uint64_t>(b, h + 56);
+    const size_t str = shoff + size_t(get<uint32_t>(b, h + 40)) * shentsize;
+    const uint64_t strOff = get<uint64_t>(b, str + 24);
+    for (uint64_t e = 0; e + ent <= size; e += ent)
+      if (std::strcmp(b.data() + strOff + get<uint32_t>(b, off + e), SIEVE_LAUNCH_SYMBOL) == 0) {
+        p.symbol = off + e;
+        p.dataHeader = shoff + size_t(get<uint16_t>(b, p.symbol + 6)) * shentsize;
+      }
+  }
+  return p;
+}
+} // namespace
+
+TEST(SieveCubin, EachBrokenFieldIsNamed) {
+  // One field of a real cubin at a time: the reader says which part is
+  // wrong, and reads nothing outside the image.
+  std::string why;
+  if (!haveNvrtc(why))
+    GTEST_SKIP() << why;
+  const std::vector<char> cubin = cubinWithLaunch(12);
+  const Places at = locate(cubin);
+  ASSERT_NE(at.symbol, 0u);
+  auto expect = [&](std::vector<char> bad, const std::string &message) {
+    CubinLaunchInfo li;
+    EXPECT_EQ(readCubinLaunchInfo(bad, li).message, "cubin: " + message);
+  };
+  std::vector<char> b = cubin;
+  put<uint64_t>(b, at.symbol + 8, get<uint64_t>(cubin, at.dataHeader + 32)); // value = section size
+  expect(b, "sieve_launch's value lies outside its section");
+  b = cubin;
+  put<uint64_t>(b, at.symbol + 8, ~uint64_t(0) - 8); // value + size wraps
+  expect(b, "sieve_launch's value lies outside its section");
+  b = cubin;
+  put<uint64_t>(b, at.dataHeader + 24, ~uint64_t(0) - 15); // the section's offset wraps
+  expect(b, "sieve_launch's section has no data in the image");
+  b = cubin;
+  put<uint32_t>(b, at.dataHeader + 4, 8); // SHT_NOBITS
+  expect(b, "sieve_launch's section has no data in the image");
+  b = cubin;
+  put<uint16_t>(b, at.symbol + 6, 0); // undefined
+  expect(b, "sieve_launch is not defined in a section of the image");
+  b = cubin;
+  put<uint16_t>(b, at.symbol + 6, at.shnum); // past the section headers
+  expect(b, "sieve_launch is not defined in a section of the image");
+  b = cubin;
+  put<uint32_t>(b, at.symtabHeader + 40, at.shnum); // the string table's index
+  expect(b, "a malformed symbol table");
+  b = cubin;
+  put<uint64_t>(b, 0x28, cubin.size()); // the section headers past the end
+  expect(b, "its section headers lie outside the image");
+  b = cubin;
+  b[4] = 1; // ELFCLASS32
+  expect(b, "not a little-endian 64-bit ELF image");
 }
 
 TEST(SieveCubin, AModuleWithoutTheSymbolOrWithAnotherLayoutIsNamed) {
