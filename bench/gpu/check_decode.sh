@@ -4,8 +4,8 @@
 #   1. correctness of the decode kernels over every layout against the CPU
 #      executor (`sieve run --check`: NaN-poisoned outputs, every row): dense
 #      batched, variable-length, chunked prefill (q_len up to 64), paged KV
-#      with page sizes 16-256 and random page permutations, splits 1, 2, 5 and
-#      auto, head dims 64 and 128, bf16 and fp16, GQA and MHA;
+#      with page sizes 16-256 and random page permutations, splits 1, 2, 5,
+#      33, 64 and auto, head dims 64 and 128, bf16 and fp16, GQA and MHA;
 #   2. compute-sanitizer memcheck and racecheck on a split paged case;
 #   3. decode timings: PowerAttention and dense causal at 32K and 128K, 1 and
 #      16 queries, 32/32 and 32/8 heads, dense and paged KV, launched directly
@@ -54,6 +54,12 @@ done
 for s in 1 2 5 auto; do
   check "power-splits$s" builtin:power_attention --seq-lens 9000,100 --q-len 3 --heads 8 --kv-heads 2 --splits $s
   check "causal-paged-splits$s" builtin:causal --seq-lens 5000,64,3001 --q-len 1 --heads 4 --kv-heads 4 --page-size 16 --splits $s
+done
+# Over 32 splits a combine lane takes two splits (j and j + 32).
+for s in 33 64; do
+  check "causal-splits$s" builtin:causal --seq-lens 20000,9000 --q-len 2 --heads 8 --kv-heads 2 --splits $s
+  check "power-hd64-splits$s" builtin:power_attention --seq-lens 30000 --q-len 1 --heads 8 --kv-heads 1 \
+    --head-dim 64 --dtype fp16 --splits $s
 done
 for q in 1 7 16 33 64; do
   check "chunk-q$q" builtin:power_attention --seq-lens 2000,5000 --q-len $q --heads 8 --kv-heads 4

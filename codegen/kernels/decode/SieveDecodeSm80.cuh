@@ -2,11 +2,11 @@
 //
 // Attention for few queries per sequence (decode, speculative decode, small
 // prefill chunks) over variable-length batches and dense or paged KV.
-// Verified on an H200 (sm_90a) against the CPU executor with 64-key tiles:
-// 45 layouts, splits, head dims and dtypes, memcheck and racecheck clean
-// (docs/performance.md, 2026-12-02, third session). 16- and 32-key tiles
-// (1 or 2 warps) failed that run; the fix (a per-row copy swizzle) has not
-// run on a GPU. sm_80-sm_89 compile with 0 spills but have not run.
+// Verified on an H200 (sm_90a) against the CPU executor: 54 layouts,
+// split counts (1-64), tile widths (16-64 keys), head dims and dtypes, with
+// this file's split combine; memcheck and racecheck clean (docs/performance.md,
+// 2026-12-02, fifth session). sm_80-sm_89 compile with 0 spills but have not
+// run.
 //
 // Rows: the query heads of one KV group are packed into one tile (row
 // i * group + j is query i of head kvh * group + j), so each K/V tile is
@@ -31,6 +31,7 @@
 // tile exactly once. With splits > 1 each CTA writes a normalised fp32
 // partial O and its LSE, and DecodeCombine merges them by LSE; unused
 // splits write LSE -inf. With splits == 1 the CTA writes o and lse itself.
+// (-DSIEVE_DECODE_COMBINE_COLUMNS builds the first combine instead.)
 //
 // The math (Q K^T, online softmax, P V) is FwdSm80's on a 16-row by
 // kTK / kWarps-key slice, Q in registers; the loader addresses every row
@@ -80,6 +81,219 @@ template <class Cfg> struct DecodeWarpCfg : Cfg {
   static constexpr int kTileK = Cfg::kTileK / Cfg::kWarps;
 };
 
+/// The first combine (verified on an H200; -DSIEVE_DECODE_COMBINE_COLUMNS
+/// selects it): one warp per (query, head), each lane kD / 32 consecutive
+/// columns of every split, 4 warps per block.
+///   m = max_s lse_s,  w_s = exp(lse_s - m),  o = sum_s w_s o_s / sum_s w_s,
+///   lse = m + log(sum_s w_s);  all lse_s = -inf: o = 0, lse = -inf.
+/// Lane j reads the LSEs of splits j and j + 32 (splits <= 64, which the
+/// runtime checks), so the weights take one memory round trip and two warp
+/// reductions; the O loop then has no loads that wait on each other.
+template <class Cfg>
+struct DecodeCombineColumns {
+  using Elem = typename Cfg::Elem;
+  static constexpr int kD = Cfg::kHeadDim;
+  static constexpr int kThreads = 128;
+  static constexpr int kPer = kD / 32;  // columns per lane: 2 or 4
+  static constexpr int kMaxSplits = 64;
+  static constexpr int kBatch = 16;  // splits whose loads are in flight together
+  static_assert(kPer == 2 || kPer == 4, "head dim must be 64 or 128");
+
+  /// A lane's kPer consecutive columns of one split's O (zeros when !use:
+  /// an unused split's O was never written).
+  static __device__ __forceinline__ void load_cols(float (&x)[kPer], const float *src, bool use) {
+    if constexpr (kPer == 4) {
+      const f32x4 v = use ? *(const f32x4 *)src : f32x4{0.f, 0.f, 0.f, 0.f};
+      x[0] = v.x, x[1] = v.y, x[2] = v.z, x[3] = v.w;
+    } else {
+      const f32x2 v = use ? *(const f32x2 *)src : f32x2{0.f, 0.f};
+      x[0] = v.x, x[1] = v.y;
+    }
+  }
+
+  static __device__ __forceinline__ void run(const sieve_decode_params &p) {
+    const int lane = threadIdx.x & 31;
+    const long long item = (long long)blockIdx.x * (kThreads / 32) + (threadIdx.x >> 5);
+    const long long cells = (long long)p.batch * p.q_len * p.heads;
+    if (item >= cells) return;  // whole warps: item is per warp
+    const int h = (int)(item % p.heads);
+    const int i = (int)((item / p.heads) % p.q_len);
+    const int b = (int)(item / ((long long)p.heads * p.q_len));
+    const DecodeSeq seq = DecodeSeq::of(p, b);
+    if (i >= seq.q_len) return;
+
+    const long long plane = cells;  // cells per split
+    const int splits = p.splits < kMaxSplits ? p.splits : kMaxSplits;
+    float l[2], w[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const int s = lane + 32 * r;
+      l[r] = s < splits ? p.partial_lse[s * plane + item] : neg_inf();
+    }
+    float m = fmax2(l[0], l[1]);
+#pragma unroll
+    for (int x = 16; x >= 1; x >>= 1) m = fmax2(m, shfl_xor(m, x));
+    float sum = 0.f;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      // An unused split (lse -inf) weighs 0 and its O, never written, is not used.
+      w[r] = l[r] == neg_inf() ? 0.f : ex2((l[r] - m) * kLog2e);
+      sum += w[r];
+    }
+#pragma unroll
+    for (int x = 16; x >= 1; x >>= 1) sum += shfl_xor(sum, x);
+
+    // The O loop issues kBatch splits' loads before it uses any (one memory
+    // round trip per batch; measured on an H200, a loop that waited on each
+    // split took 12 us for 33 splits).
+    float acc[kPer];
+#pragma unroll
+    for (int e = 0; e < kPer; ++e) acc[e] = 0.f;
+    const float *po = p.partial_o + item * kD + lane * kPer;
+    for (int s0 = 0; s0 < splits; s0 += kBatch) {
+      float wgt[kBatch], x[kBatch][kPer];
+#pragma unroll
+      for (int u = 0; u < kBatch; ++u) {
+        const int s = s0 + u;  // the same in every lane: the shuffle is uniform
+        wgt[u] = __shfl_sync(0xffffffffu, s < 32 ? w[0] : w[1], s & 31);
+        if (s >= splits) wgt[u] = 0.f;
+        load_cols(x[u], po + (long long)s * plane * kD, wgt[u] > 0.f);
+      }
+#pragma unroll
+      for (int u = 0; u < kBatch; ++u)
+#pragma unroll
+        for (int e = 0; e < kPer; ++e) acc[e] += wgt[u] * x[u][e];
+    }
+    const float inv = sum > 0.f ? 1.f / sum : 0.f;
+    u16 *go = (u16 *)p.o + seq.offset(p, b, i, h, p.o_stride_b, p.o_stride_h, p.o_stride_r) +
+              lane * kPer;
+#pragma unroll
+    for (int e = 0; e < kPer; e += 2) *(u32 *)(go + e) = Elem::pack2(acc[e] * inv, acc[e + 1] * inv);
+    if (p.lse && lane == 0) p.lse[(seq.q_row0 + i) * p.heads + h] = sum > 0.f ? m + lg2(sum) * kLn2 : neg_inf();
+  }
+};
+
+/// Merges the splits' partial results by their LSE, one 32-thread block
+/// (one warp) per (query, head):
+///   m = max_s lse_s,  w_s = exp(lse_s - m),  o = sum_s w_s o_s / sum_s w_s,
+///   lse = m + log(sum_s w_s);  all lse_s = -inf: o = 0, lse = -inf.
+/// Lane j owns splits j and j + 32 (splits <= 64, which the runtime checks)
+/// and reads their whole O rows, so a step costs two memory round trips
+/// (the LSEs, then every split's O at once) whatever the split count, on as
+/// many SMs as there are (query, head) cells. The warp then sums its lanes'
+/// rows by a butterfly reduce-scatter: in the round with mask 16 a lane
+/// keeps the half of each 32-column chunk its lane bit 4 names and adds its
+/// partner's copy of that half, and so on down to mask 1, after which lane c
+/// holds column c of every chunk (31 exchanges per chunk).
+template <class Cfg>
+struct DecodeCombineSplits {
+  using Elem = typename Cfg::Elem;
+  static constexpr int kD = Cfg::kHeadDim;
+  static constexpr int kThreads = 32;
+  static constexpr int kMaxSplits = 64;
+  static constexpr int kChunks = kD / 32;  // 32-column chunks: 2 or 4
+  static_assert(kD == 64 || kD == 128, "head dim must be 64 or 128");
+
+  /// acc[c] (+)= w * src[c] for one split's row, all loads issued first.
+  template <bool kAdd>
+  static __device__ __forceinline__ void weigh_row(float (&acc)[kD], const float *src, float w) {
+#pragma unroll
+    for (int c = 0; c < kD; c += 4) {
+      const f32x4 v = *(const f32x4 *)(src + c);
+      if constexpr (kAdd) {
+        acc[c] += w * v.x, acc[c + 1] += w * v.y, acc[c + 2] += w * v.z, acc[c + 3] += w * v.w;
+      } else {
+        acc[c] = w * v.x, acc[c + 1] = w * v.y, acc[c + 2] = w * v.z, acc[c + 3] = w * v.w;
+      }
+    }
+  }
+
+  /// One round of the reduce-scatter, lane mask X = 16, 8, 4, 2, 1 in turn.
+  /// Entering it, acc[q * 32 + c] (c < 2X) is column B + c of chunk q summed
+  /// over the lanes that share this lane's bits below 2X, B being this
+  /// lane's bits from 2X up; the lane keeps the half, [0, X) or [X, 2X), that
+  /// its bit X names, adds its partner's copy of that half, and stores it at
+  /// c < X.
+  template <int X>
+  static __device__ __forceinline__ void exchange(float (&acc)[kD], int lane) {
+    const bool upper = (lane & X) != 0;  // keeps columns [X, 2X) of the 2X
+#pragma unroll
+    for (int q = 0; q < kChunks; ++q)
+#pragma unroll
+      for (int c = 0; c < X; ++c) {
+        float &lo = acc[q * 32 + c];
+        const float hi = acc[q * 32 + c + X];
+        const float give = upper ? lo : hi, keep = upper ? hi : lo;
+        lo = keep + shfl_xor(give, X);
+      }
+  }
+
+  static __device__ __forceinline__ void run(const sieve_decode_params &p) {
+    const int lane = threadIdx.x & 31;
+    const long long item = (long long)blockIdx.x * (kThreads / 32) + (threadIdx.x >> 5);
+    const long long cells = (long long)p.batch * p.q_len * p.heads;
+    if (item >= cells) return;  // whole warps: item is per warp
+    const int h = (int)(item % p.heads);
+    const int i = (int)((item / p.heads) % p.q_len);
+    const int b = (int)(item / ((long long)p.heads * p.q_len));
+    const DecodeSeq seq = DecodeSeq::of(p, b);
+    if (i >= seq.q_len) return;
+
+    const long long plane = cells;  // cells per split
+    const int splits = p.splits < kMaxSplits ? p.splits : kMaxSplits;
+    float l[2], w[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const int s = lane + 32 * r;
+      l[r] = s < splits ? p.partial_lse[s * plane + item] : neg_inf();
+    }
+    float m = fmax2(l[0], l[1]);
+#pragma unroll
+    for (int x = 16; x >= 1; x >>= 1) m = fmax2(m, shfl_xor(m, x));
+    float sum = 0.f;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      // An unused split (lse -inf) weighs 0 and its O, never written, is not read.
+      w[r] = l[r] == neg_inf() ? 0.f : ex2((l[r] - m) * kLog2e);
+      sum += w[r];
+    }
+#pragma unroll
+    for (int x = 16; x >= 1; x >>= 1) sum += shfl_xor(sum, x);
+
+    // This lane's splits, weighted: acc = w_j o_j + w_{j+32} o_{j+32}.
+    float acc[kD];
+    const float *po = p.partial_o + item * kD;
+    if (w[0] > 0.f) weigh_row<false>(acc, po + (long long)lane * plane * kD, w[0]);
+    else {
+#pragma unroll
+      for (int c = 0; c < kD; ++c) acc[c] = 0.f;
+    }
+    if (w[1] > 0.f) weigh_row<true>(acc, po + (long long)(lane + 32) * plane * kD, w[1]);
+
+    exchange<16>(acc, lane);
+    exchange<8>(acc, lane);
+    exchange<4>(acc, lane);
+    exchange<2>(acc, lane);
+    exchange<1>(acc, lane);
+    // Lane c now holds column q * 32 + c in acc[q * 32]; even lanes pair it
+    // with the next lane's column and store both.
+    const float inv = sum > 0.f ? 1.f / sum : 0.f;
+    u16 *go = (u16 *)p.o + seq.offset(p, b, i, h, p.o_stride_b, p.o_stride_h, p.o_stride_r);
+#pragma unroll
+    for (int q = 0; q < kChunks; ++q) {
+      const float mine = acc[q * 32] * inv, next = shfl_xor(mine, 1);
+      if ((lane & 1) == 0) *(u32 *)(go + q * 32 + lane) = Elem::pack2(mine, next);
+    }
+    if (p.lse && lane == 0) p.lse[(seq.q_row0 + i) * p.heads + h] = sum > 0.f ? m + lg2(sum) * kLn2 : neg_inf();
+  }
+};
+
+#ifdef SIEVE_DECODE_COMBINE_COLUMNS
+template <class Cfg> using DecodeCombine = DecodeCombineColumns<Cfg>;
+#else
+template <class Cfg> using DecodeCombine = DecodeCombineSplits<Cfg>;
+#endif
+
 template <class Cfg, class Pattern, class Kv>
 struct DecodeSm80 {
   using Math = FwdSm80<DecodeWarpCfg<Cfg>, Pattern, Kv>;  // one warp's slice
@@ -90,7 +304,7 @@ struct DecodeSm80 {
   static constexpr int kQBytes = kTQ * kD * 2, kKVBytes = kTK * kD * 2;
   static constexpr int kSmemBytes = kQBytes + 2 * kStages * kKVBytes;
   static constexpr int kStep = kThreads / kChunks;  // rows per copy step
-  static constexpr int kCombineThreads = 128;
+  static constexpr int kCombineThreads = DecodeCombine<Cfg>::kThreads;
   // The epilogue's merge: each warp's O rows (padded against bank
   // conflicts), maxima and sums, over the dead stages.
   static constexpr int kRedStride = kD + 8;
@@ -331,97 +545,6 @@ struct DecodeSm80 {
         *(f32x4 *)(po + c) = f32x4{o[c], o[c + 1], o[c + 2], o[c + 3]};
       if (lead) p.partial_lse[cell] = lse;
     }
-  }
-};
-
-/// Merges the splits' partial results by their LSE: one warp per (query,
-/// head), each lane kD / 32 consecutive columns.
-///   m = max_s lse_s,  w_s = exp(lse_s - m),  o = sum_s w_s o_s / sum_s w_s,
-///   lse = m + log(sum_s w_s);  all lse_s = -inf: o = 0, lse = -inf.
-/// Lane j reads the LSEs of splits j and j + 32 (splits <= 64, which the
-/// runtime checks), so the weights take one memory round trip and two warp
-/// reductions; the O loop then has no loads that wait on each other.
-template <class Cfg>
-struct DecodeCombine {
-  using Elem = typename Cfg::Elem;
-  static constexpr int kD = Cfg::kHeadDim;
-  static constexpr int kThreads = 128;
-  static constexpr int kPer = kD / 32;  // columns per lane: 2 or 4
-  static constexpr int kMaxSplits = 64;
-  static constexpr int kBatch = 16;  // splits whose loads are in flight together
-  static_assert(kPer == 2 || kPer == 4, "head dim must be 64 or 128");
-
-  /// A lane's kPer consecutive columns of one split's O (zeros when !use:
-  /// an unused split's O was never written).
-  static __device__ __forceinline__ void load_cols(float (&x)[kPer], const float *src, bool use) {
-    if constexpr (kPer == 4) {
-      const f32x4 v = use ? *(const f32x4 *)src : f32x4{0.f, 0.f, 0.f, 0.f};
-      x[0] = v.x, x[1] = v.y, x[2] = v.z, x[3] = v.w;
-    } else {
-      const f32x2 v = use ? *(const f32x2 *)src : f32x2{0.f, 0.f};
-      x[0] = v.x, x[1] = v.y;
-    }
-  }
-
-  static __device__ __forceinline__ void run(const sieve_decode_params &p) {
-    const int lane = threadIdx.x & 31;
-    const long long item = (long long)blockIdx.x * (kThreads / 32) + (threadIdx.x >> 5);
-    const long long cells = (long long)p.batch * p.q_len * p.heads;
-    if (item >= cells) return;  // whole warps: item is per warp
-    const int h = (int)(item % p.heads);
-    const int i = (int)((item / p.heads) % p.q_len);
-    const int b = (int)(item / ((long long)p.heads * p.q_len));
-    const DecodeSeq seq = DecodeSeq::of(p, b);
-    if (i >= seq.q_len) return;
-
-    const long long plane = cells;  // cells per split
-    const int splits = p.splits < kMaxSplits ? p.splits : kMaxSplits;
-    float l[2], w[2];
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      const int s = lane + 32 * r;
-      l[r] = s < splits ? p.partial_lse[s * plane + item] : neg_inf();
-    }
-    float m = fmax2(l[0], l[1]);
-#pragma unroll
-    for (int x = 16; x >= 1; x >>= 1) m = fmax2(m, shfl_xor(m, x));
-    float sum = 0.f;
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      // An unused split (lse -inf) weighs 0 and its O, never written, is not used.
-      w[r] = l[r] == neg_inf() ? 0.f : ex2((l[r] - m) * kLog2e);
-      sum += w[r];
-    }
-#pragma unroll
-    for (int x = 16; x >= 1; x >>= 1) sum += shfl_xor(sum, x);
-
-    // The O loop issues kBatch splits' loads before it uses any (one memory
-    // round trip per batch; measured on an H200, a loop that waited on each
-    // split took 12 us for 33 splits).
-    float acc[kPer];
-#pragma unroll
-    for (int e = 0; e < kPer; ++e) acc[e] = 0.f;
-    const float *po = p.partial_o + item * kD + lane * kPer;
-    for (int s0 = 0; s0 < splits; s0 += kBatch) {
-      float wgt[kBatch], x[kBatch][kPer];
-#pragma unroll
-      for (int u = 0; u < kBatch; ++u) {
-        const int s = s0 + u;  // the same in every lane: the shuffle is uniform
-        wgt[u] = __shfl_sync(0xffffffffu, s < 32 ? w[0] : w[1], s & 31);
-        if (s >= splits) wgt[u] = 0.f;
-        load_cols(x[u], po + (long long)s * plane * kD, wgt[u] > 0.f);
-      }
-#pragma unroll
-      for (int u = 0; u < kBatch; ++u)
-#pragma unroll
-        for (int e = 0; e < kPer; ++e) acc[e] += wgt[u] * x[u][e];
-    }
-    const float inv = sum > 0.f ? 1.f / sum : 0.f;
-    u16 *go = (u16 *)p.o + seq.offset(p, b, i, h, p.o_stride_b, p.o_stride_h, p.o_stride_r) +
-              lane * kPer;
-#pragma unroll
-    for (int e = 0; e < kPer; e += 2) *(u32 *)(go + e) = Elem::pack2(acc[e] * inv, acc[e + 1] * inv);
-    if (p.lse && lane == 0) p.lse[(seq.q_row0 + i) * p.heads + h] = sum > 0.f ? m + lg2(sum) * kLn2 : neg_inf();
   }
 };
 
