@@ -449,8 +449,12 @@ size_t sieve::decodeWorkspaceBytes(const DecodeArgs &args, int splits) {
 int sieve::chooseDecodeSplits(const DecodeArgs &a, const KernelInfo &k, int multiprocessors) {
   const int64_t ctas = int64_t(std::max(a.batch, 1)) * std::max(a.kvHeads, 1) * rowTiles(a, k);
   const int64_t keyTiles = (int64_t(a.kLen) + k.tileK - 1) / std::max(k.tileK, 1);
-  // Two CTAs fit an SM (registers and shared memory of the decode kernel).
-  int64_t splits = (2 * int64_t(std::max(multiprocessors, 1)) + ctas - 1) / std::max<int64_t>(ctas, 1);
+  // Two CTAs fit an SM (registers and shared memory of the decode kernel),
+  // and the grid is one wave: the largest split count whose CTAs all fit at
+  // once. Rounding up instead (one wave and a little) cost an H200 ~10 us
+  // per step: 32 KV heads x 9 splits = 288 CTAs for 264 places took 41.6
+  // us, 8 splits 32.3 us (docs/performance.md, 2026-12-02, fifth session).
+  int64_t splits = 2 * int64_t(std::max(multiprocessors, 1)) / std::max<int64_t>(ctas, 1);
   splits = std::min<int64_t>({splits, kMaxDecodeSplits, std::max<int64_t>(1, keyTiles / 2)});
   return int(std::max<int64_t>(splits, 1));
 }

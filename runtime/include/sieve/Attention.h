@@ -125,9 +125,10 @@ constexpr int kMaxDecodeSplits = 64;
 /// `splits` is the resolved split count (>= 1).
 Status validateDecode(const DecodeArgs &args, const KernelInfo &kernel, int splits);
 
-/// The split count for `args` on a device with `multiprocessors` SMs: enough
-/// CTAs to fill it about twice, at most kMaxDecodeSplits and at most one per
-/// two key tiles (the kernel also stops at its walk's tile count).
+/// The split count for `args` on a device with `multiprocessors` SMs: the
+/// most whose CTAs fit the device at once at two per SM (one wave; at least
+/// 1), at most kMaxDecodeSplits and at most one per two key tiles (the
+/// kernel also stops at its walk's tile count).
 int chooseDecodeSplits(const DecodeArgs &args, const KernelInfo &kernel, int multiprocessors);
 
 /// Workspace bytes a decode launch with `splits` splits needs (0 for 1).

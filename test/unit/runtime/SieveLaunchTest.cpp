@@ -227,6 +227,19 @@ TEST(SieveLaunch, DecodeSplitsFollowTheDevice) {
   const KernelInfo k = decodeKernel(false);
   // 3 x 8 CTAs of one row tile (4 queries x 4 heads = 16 rows) on 132 SMs.
   EXPECT_EQ(chooseDecodeSplits(a, k, 132), 11);
+  // One wave: 32 KV heads of one row tile take 8 splits (256 of the 264
+  // places), not 9 (288: a second wave of 24 CTAs).
+  a.batch = 1, a.kvHeads = 32, a.heads = 32;
+  EXPECT_EQ(chooseDecodeSplits(a, k, 132), 8);
+  const int cap = std::min(kMaxDecodeSplits, 5000 / 64 / 2); // splits <= half the key tiles
+  for (int kv : {1, 2, 3, 5, 7, 8, 13, 24, 32, 64, 100, 264, 1000}) {
+    a.kvHeads = kv, a.heads = kv;
+    const int s = chooseDecodeSplits(a, k, 132);
+    EXPECT_GE(s, 1) << kv;
+    EXPECT_LE(int64_t(s) * kv, std::max(264, kv)) << kv;        // one wave
+    EXPECT_TRUE(s == cap || int64_t(s + 1) * kv > 264) << kv;   // the largest one
+  }
+  a.batch = 3, a.kvHeads = 8, a.heads = 32;
   a.batch = 64; // 512 CTAs fill the device already
   EXPECT_EQ(chooseDecodeSplits(a, k, 132), 1);
   a.batch = 1, a.kvHeads = 1, a.heads = 1, a.kLen = 200; // 4 key tiles: at most 2 splits
