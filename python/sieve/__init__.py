@@ -16,6 +16,7 @@ PyTorch users: sieve.torch.sieve_attention, shaped like FlexAttention.
 """
 
 import ctypes
+import functools
 import json
 import math
 import os
@@ -31,9 +32,16 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Builtin", "CompiledKernel", "DeviceArray", "DeviceInfo", "Kernel", "Param", "Pattern",
-    "SieveError", "SieveWarning", "SpecError", "attention", "device", "kernel_variants",
-    "library_version", "list_builtins", "target",
+    "SieveError", "SieveWarning", "SpecError", "DECODE_MAX_QUERIES", "attention", "device",
+    "kernel_variants", "launch_operation", "library_version", "list_builtins", "target",
 ]
+
+#: sieve.attention and sieve.torch launch the decode kernel (split-KV, the
+#: query heads of a KV group packed into one tile: docs/decode.md) for at
+#: most this many queries per sequence, and the forward kernel for more,
+#: unless the call names a kernel. 64 is the decode kernel's design range;
+#: where the two cross over has not been measured.
+DECODE_MAX_QUERIES = 64
 
 
 def library_version() -> str:
@@ -83,6 +91,37 @@ def kernel_variants() -> List[dict]:
     """The kernel variants (`sieve list --kernels`): name, operation,
     kv_layout, summary, needs, verified."""
     return _lib.call_json("sieve_kernel_variants_json")
+
+
+@functools.lru_cache(maxsize=1)
+def _variant_kinds() -> dict:
+    """Variant name -> (operation, KV layout), from kernel_variants()."""
+    return {v["name"]: (v["operation"], v["kv_layout"]) for v in kernel_variants()}
+
+
+def launch_operation(kernel: Optional[str], q_len: int) -> str:
+    """What sieve.attention and sieve.torch launch for `kernel` and `q_len`
+    queries per sequence: "decode" or "forward".
+
+    kernel None or "" is sieve's choice: decode for q_len <=
+    DECODE_MAX_QUERIES, forward above. "forward" and "decode" force that
+    operation (sieve's kernel for it); a variant name (kernel_variants())
+    forces that kernel, whose operation it is. Paged-KV and backward kernels
+    take arguments these calls do not have: ValueError. A name sieve does not
+    know is left to the compiler, which says what it takes."""
+    if not kernel:
+        return "decode" if q_len <= DECODE_MAX_QUERIES else "forward"
+    if kernel in ("forward", "decode"):
+        return kernel
+    operation, layout = _variant_kinds().get(kernel, ("forward", "dense"))
+    if kernel == "decode-paged" or layout == "paged":
+        raise ValueError(f"kernel {kernel!r} reads a paged KV cache (a block table), which "
+                         "this call does not take; launch it through Kernel.launch_decode "
+                         "(sieve_c.h's sieve_decode_args)")
+    if kernel == "backward" or operation == "backward":
+        raise ValueError(f"kernel {kernel!r} is a backward kernel; the backward runs through "
+                         "sieve.torch's autograd (or Kernel.launch_backward)")
+    return operation
 
 
 @dataclass(frozen=True)
@@ -188,6 +227,8 @@ class Kernel:
 
     def __init__(self, handle, head_dim, dtype):
         self._handle, self.head_dim, self.dtype = handle, head_dim, dtype
+        self._workspaces = {}  # stream -> DeviceArray (sieve.attention's decode splits)
+        self._workspaces_lock = threading.Lock()
 
     def __del__(self):
         # At interpreter exit the library or the CUDA context may be gone.
@@ -214,6 +255,21 @@ class Kernel:
     def launch_decode(self, args: _lib.DecodeArgs, stream: int = 0):
         _lib.call("sieve_kernel_launch_decode", self._handle, ctypes.byref(args),
                   ctypes.c_void_p(stream or None))
+
+    def _workspace(self, stream: int, size: int) -> int:
+        """A device buffer of at least `size` bytes for decode launches on
+        `stream`, kept with the kernel: launches on one stream run in order,
+        so they can share it; another stream gets its own. Grown (never
+        freed while the kernel lives) when a launch needs more."""
+        with self._workspaces_lock:
+            ws = self._workspaces.get(stream)
+            if ws is None or ws.nbytes < size:
+                if ws is not None:
+                    # Earlier launches on the stream may still read it.
+                    _lib.call("sieve_device_synchronize")
+                ws = DeviceArray(((size + 3) // 4,), "fp32")
+                self._workspaces[stream] = ws
+            return ws.data
 
     def backward_workspace(self, args: _lib.BackwardArgs) -> int:
         """The workspace bytes of a backward launch."""
@@ -450,6 +506,21 @@ def _views(q, k, v, out, lse, stream):
     return views
 
 
+def _decode_args(pointers, sizes, dtype, strides, scale) -> _lib.DecodeArgs:
+    """sieve_decode_args for one dense-KV decode launch of equal-length
+    sequences. pointers: q, k, v, o, lse (or None); sizes: batch, heads,
+    kv_heads, q_len, k_len, head_dim; strides: q, k, v, o, each in elements
+    (batch, head, row, ...) as a [B, H, L, E] tensor has them."""
+    a = _lib.DecodeArgs()
+    a.q, a.k, a.v, a.o, a.lse = pointers
+    a.batch, a.heads, a.kv_heads, a.q_len, a.k_len, a.head_dim = sizes
+    a.dtype = _lib.DTYPES[dtype]
+    for name, st in zip(("q_stride", "k_stride", "v_stride", "o_stride"), strides):
+        getattr(a, name)[:] = st[:3]
+    a.scale = scale
+    return a
+
+
 def attention(q, k, v, pattern, *, scale: Optional[float] = None, out=None, lse=None,
               return_lse: bool = False, stream: Optional[int] = None,
               arch: Optional[str] = None, kernel: Optional[str] = None):
@@ -463,7 +534,14 @@ def attention(q, k, v, pattern, *, scale: Optional[float] = None, out=None, lse=
     log), allocating DeviceArrays for those not given. Launches on `stream`
     (a CUstream handle; None: the default stream) in the current context,
     which must be that of the tensors' device. Returns out, or (out, lse)
-    with return_lse."""
+    with return_lse.
+
+    The kernel: `kernel` None is sieve's choice, the decode kernel for at
+    most DECODE_MAX_QUERIES queries (split over keys; its split workspace is
+    kept with the kernel, one per stream) and the forward kernel for more,
+    or for several queries with an LSE (decode writes the LSE in another
+    layout). "forward", "decode" or a variant of kernel_variants() forces
+    one (launch_operation)."""
     p = as_pattern(pattern)
     if scale is not None and not (math.isfinite(scale) and scale != 0):
         raise ValueError(f"scale must be finite and non-zero, not {scale}")
@@ -494,7 +572,27 @@ def attention(q, k, v, pattern, *, scale: Optional[float] = None, out=None, lse=
     if lv is None and return_lse:
         lse = DeviceArray((b, h, lq), "fp32")
         lv = lse._sieve_view("lse")
-    kern = _kernel(p, e, qv.dtype, arch, kernel, here.ordinal)
+    # Decode writes its LSE [batch, q_len, heads]; sieve.attention's is
+    # [batch, heads, q_len], the same memory only for one query.
+    operation = launch_operation(kernel, lq)
+    if operation == "decode" and lv is not None and lq > 1:
+        if kernel:
+            raise ValueError(f"the decode kernel writes the LSE as [batch, q_len, heads]; with "
+                             f"{lq} queries that is not sieve.attention's [batch, heads, q_len]: "
+                             "leave out lse (or use kernel='forward')")
+        operation = "forward"
+    kern = _kernel(p, e, qv.dtype, arch, kernel or operation, here.ordinal)
+    scale = 0.0 if scale is None else float(scale)
+    if operation == "decode":
+        args = _decode_args((qv.data, kv.data, vv.data, ov.data, lv.data if lv is not None else None),
+                            (b, h, kv.shape[1], lq, kv.shape[2], e), qv.dtype,
+                            (qv.strides, kv.strides, vv.strides, ov.strides), scale)
+        splits, size = kern.decode_workspace(args)
+        args.splits = splits
+        if size:
+            args.workspace, args.workspace_bytes = kern._workspace(stream or 0, size), size
+        kern.launch_decode(args, stream or 0)
+        return (out, lse) if return_lse else out
     args = _lib.AttentionArgs()
     args.q, args.k, args.v, args.o = qv.data, kv.data, vv.data, ov.data
     args.lse = lv.data if lv is not None else None
@@ -503,6 +601,6 @@ def attention(q, k, v, pattern, *, scale: Optional[float] = None, out=None, lse=
     args.dtype = _lib.DTYPES[qv.dtype]
     for name, t in (("q_stride", qv), ("k_stride", kv), ("v_stride", vv), ("o_stride", ov)):
         getattr(args, name)[:] = t.strides[:3]
-    args.scale = 0.0 if scale is None else float(scale)
+    args.scale = scale
     kern.launch(args, stream or 0)
     return (out, lse) if return_lse else out

@@ -15,6 +15,10 @@ implementation, so it works under torch.compile(fullgraph=True); kernels are
 compiled once per pattern, options and device, and cached. Needs torch >= 2.4
 and CUDA tensors.
 
+Decode: without kernel_options["kernel"], L <= sieve.DECODE_MAX_QUERIES
+queries run the decode kernel (split over keys, a workspace from torch's
+allocator: CUDA-graph capturable), more the forward kernel.
+
 Backward: gradients flow to query, key and value through sieve's backward
 kernels (torch.ops.sieve.attention_backward: sieve's choice of backward kernel
 for the device, bwd-sm90-wgmma on Hopper and bwd-sm80-mma elsewhere; the
@@ -70,9 +74,14 @@ def _attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, spec
     if out.numel() == 0:
         return out, lse
     device = q.device.index if q.device.index is not None else torch.cuda.current_device()
+    operation = _sieve.launch_operation(kernel, lq)
     with torch.cuda.device(device):
-        kern = _sieve._kernel(_pattern(spec), e, _DTYPES[q.dtype], arch or None, kernel or None,
-                              device)
+        kern = _sieve._kernel(_pattern(spec), e, _DTYPES[q.dtype], arch or None,
+                              kernel or operation, device)
+        stream = torch.cuda.current_stream().cuda_stream
+        if operation == "decode":
+            _decode(kern, q, k, v, out, lse, scale, stream)
+            return out, lse
         args = _lib.AttentionArgs()
         args.q, args.k, args.v = q.data_ptr(), k.data_ptr(), v.data_ptr()
         args.o, args.lse = out.data_ptr(), lse.data_ptr()
@@ -82,8 +91,29 @@ def _attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, spec
         for name, t in (("q_stride", q), ("k_stride", k), ("v_stride", v), ("o_stride", out)):
             getattr(args, name)[:] = t.stride()[:3]
         args.scale = scale
-        kern.launch(args, torch.cuda.current_stream().cuda_stream)
+        kern.launch(args, stream)
     return out, lse
+
+
+def _decode(kern, q, k, v, out, lse, scale, stream):
+    """One launch of the decode kernel (and its combine) over dense [B, H, L,
+    E]-strided tensors. The split workspace comes from torch's caching
+    allocator, so the step allocates nothing from the driver and can be
+    captured in a CUDA graph. Decode writes its LSE [B, L, H]: the same
+    memory as [B, H, L] for one query, a copy for more."""
+    b, h, lq, e = q.shape
+    rows = lse if lq == 1 else torch.empty((b, lq, h), dtype=torch.float32, device=q.device)
+    args = _sieve._decode_args(
+        (q.data_ptr(), k.data_ptr(), v.data_ptr(), out.data_ptr(), rows.data_ptr()),
+        (b, h, k.shape[1], lq, k.shape[2], e), _DTYPES[q.dtype],
+        (q.stride(), k.stride(), v.stride(), out.stride()), scale)
+    splits, size = kern.decode_workspace(args)
+    args.splits = splits
+    workspace = torch.empty(max(size, 16), dtype=torch.uint8, device=q.device)
+    args.workspace, args.workspace_bytes = workspace.data_ptr(), size
+    kern.launch_decode(args, stream)
+    if rows is not lse:
+        lse.copy_(rows.transpose(1, 2))
 
 
 @_attention.register_fake
@@ -234,9 +264,12 @@ def sieve_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
     log-sum-exp of the scaled scores, float32 [B, Hq, L], natural log (-inf
     for a row that attends nothing, whose output is 0). kernel_options:
     {"arch": "sm_90a", "kernel": "fwd-sm80-mma"} to force a target or a
-    kernel variant (sieve.kernel_variants()), and "deterministic": True for a
-    backward without atomics. Gradients flow to query, key and value, from
-    the output and from the LSE."""
+    kernel variant (sieve.kernel_variants()), "forward" or "decode" to force
+    an operation, and "deterministic": True for a backward without atomics.
+    Without "kernel", L <= sieve.DECODE_MAX_QUERIES (a decode step, a short
+    prefill chunk) runs the decode kernel, split over keys, and longer L the
+    forward kernel (sieve.launch_operation). Gradients flow to query, key and
+    value, from the output and from the LSE."""
     options = dict(kernel_options or {})
     unknown = sorted(set(options) - set(_KERNEL_OPTIONS))
     if unknown:

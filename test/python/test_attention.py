@@ -53,6 +53,25 @@ def test_outputs_are_checked():
         sieve.attention(q, q, q, "builtin:nope")
 
 
+def test_launch_operation_is_decode_for_few_queries_unless_forced():
+    n = sieve.DECODE_MAX_QUERIES
+    assert [sieve.launch_operation(None, q) for q in (1, 16, n, n + 1, 4096)] == \
+        ["decode"] * 3 + ["forward"] * 2
+    assert sieve.launch_operation("", 1) == "decode"
+    assert sieve.launch_operation("forward", 1) == "forward"
+    assert sieve.launch_operation("fwd-sm80-mma", 1) == "forward"
+    assert sieve.launch_operation("decode", 4096) == "decode"
+    assert sieve.launch_operation("decode-sm80-mma", 4096) == "decode"
+    for paged in ("decode-paged", "decode-sm80-mma-paged"):
+        with pytest.raises(ValueError, match="paged KV cache"):
+            sieve.launch_operation(paged, 1)
+    for backward in ("backward", "bwd-sm80-mma", "bwd-sm90-wgmma"):
+        with pytest.raises(ValueError, match="is a backward kernel"):
+            sieve.launch_operation(backward, 1)
+    # A name sieve does not know reaches the compiler, which lists the names.
+    assert sieve.launch_operation("fwd-nope", 1) == "forward"
+
+
 @no_gpu
 def test_without_a_gpu_valid_arguments_reach_a_clear_error():
     q = cuda((1, 2, 16, 64))
@@ -95,3 +114,25 @@ def test_attention_matches_the_reference_on_the_gpu(spec, lq, lk, h, hkv, e):
     assert np.isfinite(got).all()
     assert np.linalg.norm(got - want) / np.linalg.norm(want) < 5e-3
     assert np.allclose(lse.numpy(), want_lse, atol=5e-2)
+
+
+@needs_gpu
+@pytest.mark.parametrize("lq, with_lse", [(1, True), (16, False), (16, True)])
+def test_decode_matches_the_reference_on_the_gpu(lq, with_lse):
+    # One query with its LSE, or 16 without, run the decode kernel; 16 with
+    # an LSE the forward (decode writes the LSE [batch, q_len, heads]).
+    rng = np.random.default_rng(lq)
+    p = sieve.Pattern({"builtin": "power_attention", "block_size": 64})
+    q, k, v = (rng.standard_normal(s).astype(np.float16)
+               for s in ((2, 8, lq, 128), (2, 2, 3001, 128), (2, 2, 3001, 128)))
+    dq, dk, dv = (sieve.DeviceArray.from_numpy(x) for x in (q, k, v))
+    got = sieve.attention(dq, dk, dv, p, return_lse=with_lse)
+    out, lse = got if with_lse else (got, None)
+    want, want_lse = reference(p, q, k, v)
+    o = out.numpy().astype(np.float64)
+    assert np.linalg.norm(o - want) / np.linalg.norm(want) < 5e-3
+    if with_lse:
+        assert np.allclose(lse.numpy(), want_lse, atol=5e-2)
+    if lq > 1 and with_lse:
+        with pytest.raises(ValueError, match=r"LSE as \[batch, q_len, heads\]"):
+            sieve.attention(dq, dk, dv, p, return_lse=True, kernel="decode")

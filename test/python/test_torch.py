@@ -181,6 +181,66 @@ def test_the_backward_op_passes_opcheck():
                            0.0, "", False))
 
 
+@pytest.mark.parametrize("lq", [1, 16, sieve.DECODE_MAX_QUERIES, sieve.DECODE_MAX_QUERIES + 1])
+@pytest.mark.parametrize("h, hkv", [(8, 2), (4, 4)])
+def test_few_queries_run_the_decode_kernel_and_match_sdpa(lq, h, hkv):
+    # Keys not a multiple of any tile; queries end-aligned. Up to
+    # DECODE_MAX_QUERIES this is the decode kernel (split over keys), above
+    # it the forward kernel; both must agree with SDPA, LSE included.
+    p = sieve.Pattern("power_attention", block_size=64)
+    q, k, v = inputs(2, h, hkv, lq, 3001, 128, torch.bfloat16, seed=lq)
+    out, lse = sieve_attention(q, k, v, p, enable_gqa=hkv != h, return_lse=True)
+    want = "decode" if lq <= sieve.DECODE_MAX_QUERIES else "forward"
+    assert sieve.launch_operation(None, lq) == want
+    assert any(key[0] == p.key and key[4] == want for key in sieve._kernels)
+    assert out.shape == q.shape and lse.shape == (2, h, lq) and lse.is_contiguous()
+    assert rel(out, reference(p, q, k, v)) < 2e-2
+    mask = torch.from_numpy(p.to_dense(lq, 3001)).cuda()
+    kk = k.repeat_interleave(h // hkv, 1).float()
+    scores = ((q.float() @ kk.transpose(-1, -2)) / 128 ** 0.5).masked_fill(~mask, float("-inf"))
+    assert torch.allclose(lse, torch.logsumexp(scores, -1), atol=2e-2)
+    # Forcing the other operation gives the same answer.
+    other = "forward" if want == "decode" else "decode"
+    out2, lse2 = sieve_attention(q, k, v, p, enable_gqa=hkv != h, return_lse=True,
+                                 kernel_options={"kernel": other})
+    assert rel(out2, out) < 1e-2 and torch.allclose(lse2, lse, atol=1e-2)
+
+
+def test_a_decode_step_is_captured_in_a_cuda_graph():
+    p = sieve.Pattern("power_attention", block_size=64)
+    q, k, v = inputs(1, 8, 2, 1, 5000, 128, torch.bfloat16)
+    eager = sieve_attention(q, k, v, p, enable_gqa=True)  # compiles and loads outside capture
+    graph, stream = torch.cuda.CUDAGraph(), torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        with torch.cuda.graph(graph, stream=stream):
+            captured = sieve_attention(q, k, v, p, enable_gqa=True)
+    torch.cuda.current_stream().wait_stream(stream)
+    q.copy_(torch.randn_like(q))  # a new step's query, replayed in place
+    graph.replay()
+    torch.cuda.synchronize()
+    assert rel(captured, sieve_attention(q, k, v, p, enable_gqa=True)) < 1e-6
+    assert rel(captured, eager) > 1e-2  # the replay read the new query
+
+
+def test_decode_op_passes_opcheck():
+    q, k, v = inputs(1, 4, 2, 16, 700, 64, torch.bfloat16)
+    torch.library.opcheck(torch.ops.sieve.attention.default,
+                          (q, k, v, "builtin:sliding_window", 0.0, "", "", False))
+
+
+@pytest.mark.parametrize("lq", [1, 16])
+def test_gradients_through_a_decode_launched_forward(lq):
+    p = sieve.Pattern("power_attention", block_size=64)
+    q, k, v = (t.requires_grad_() for t in inputs(1, 4, 2, lq, 2000, 128, torch.bfloat16))
+    do = torch.randn_like(q)
+    sieve_attention(q, k, v, p, enable_gqa=True).backward(do)
+    qr, kr, vr = (t.detach().float().requires_grad_() for t in (q, k, v))
+    reference(p, qr, kr, vr).backward(do.float())
+    for got, want in ((q.grad, qr.grad), (k.grad, kr.grad), (v.grad, vr.grad)):
+        assert rel(got, want) < 1e-2
+
+
 def test_arguments_are_checked():
     q, k, v = inputs(1, 2, 2, 256, 256, 64, torch.float16)
     with pytest.raises(ValueError, match="unknown kernel_options"):
@@ -191,6 +251,10 @@ def test_arguments_are_checked():
         sieve_attention(q.float(), k.float(), v.float(), "causal")
     with pytest.raises(ValueError, match="aligned to the end of the keys"):
         sieve_attention(torch.cat([q, q], 2), k, v, "causal")
+    with pytest.raises(ValueError, match="paged KV cache"):
+        sieve_attention(q, k, v, "causal", kernel_options={"kernel": "decode-paged"})
+    with pytest.raises(ValueError, match="is a backward kernel"):
+        sieve_attention(q, k, v, "causal", kernel_options={"kernel": "backward"})
 
 
 def test_sieve_attention_takes_torch_tensors_through_dlpack():
