@@ -39,8 +39,10 @@ __all__ = [
 #: sieve.attention and sieve.torch launch the decode kernel (split-KV, the
 #: query heads of a KV group packed into one tile: docs/decode.md) for at
 #: most this many queries per sequence, and the forward kernel for more,
-#: unless the call names a kernel. 64 is the decode kernel's design range;
-#: where the two cross over has not been measured.
+#: unless the call names a kernel. On an H200 (PowerAttention, 32K and 128K
+#: keys, 32/8 and 32/32 heads) decode was the faster of the two at every
+#: query count from 16 to 64: 1.5-1.9x at 16, 1.04-1.07x at 64
+#: (docs/performance.md, 2026-12-02, fifth session).
 DECODE_MAX_QUERIES = 64
 
 
