@@ -11,6 +11,7 @@
 #include "api/SieveCompiler.h"
 #include "patterns/SieveBuiltins.h"
 #include "sieve/Sieve.h"
+#include "../SieveNvrtcTestUtils.h"
 #include "mlir/IR/MLIRContext.h"
 
 #include <gtest/gtest.h>
@@ -18,15 +19,9 @@
 #include <tuple>
 
 using namespace sieve;
+using sieve::test::haveNvrtc;
 
 namespace {
-bool haveNvrtc(std::string &why) {
-  std::string version;
-  Status s = nvrtcVersion(version);
-  why = s.message;
-  return bool(s);
-}
-
 api::CompileResult compile(const std::string &spec, const std::string &arch, int headDim,
                            codegen::DType dtype, api::Output output, Status &status,
                            std::vector<std::string> nvrtcOptions = {},

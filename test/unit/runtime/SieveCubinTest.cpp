@@ -9,6 +9,7 @@
 
 #include "sieve/Jit.h"
 #include "sieve/sieve_kernel_abi.h"
+#include "../SieveNvrtcTestUtils.h"
 
 #include <gtest/gtest.h>
 
@@ -16,15 +17,9 @@
 #include <random>
 
 using namespace sieve;
+using sieve::test::haveNvrtc;
 
 namespace {
-bool haveNvrtc(std::string &why) {
-  std::string version;
-  Status s = nvrtcVersion(version);
-  why = s.message;
-  return bool(s);
-}
-
 /// A module declaring `sieve_launch` as `fields` ints 1, 2, 3, ... (the
 /// real struct is 12 ints; the kernel reads it so it is kept).
 std::vector<char> cubinWithLaunch(int fields, const char *symbol = SIEVE_LAUNCH_SYMBOL) {
@@ -82,8 +77,9 @@ TEST(SieveCubin, ABadImageIsAnErrorNotACrash) {
       EXPECT_EQ(s.message.rfind("cubin: ", 0), 0u) << s.message;
       ++cutFailed;
     }
-    if (n < 64)
+    if (n < 64) {
       EXPECT_FALSE(s) << "shorter than an ELF header: " << n;
+    }
   }
   EXPECT_GT(cutFailed, int(cubin.size() / 13 / 2)) << "most cuts lose a header or the data";
   // Random corruption: any answer but a crash (offsets are checked first;

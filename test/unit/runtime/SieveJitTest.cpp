@@ -7,19 +7,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "sieve/Jit.h"
+#include "../SieveNvrtcTestUtils.h"
 
 #include <gtest/gtest.h>
 
 using namespace sieve;
-
-namespace {
-bool haveNvrtc(std::string &why) {
-  std::string version;
-  Status s = nvrtcVersion(version);
-  why = s.message;
-  return bool(s);
-}
-} // namespace
+using sieve::test::haveNvrtc;
 
 TEST(SieveJit, CompileErrorsCarryTheLog) {
   std::string why;
