@@ -189,6 +189,7 @@ struct AttentionKernel::Impl {
     CUfunction combine; ///< Decode modules only.
     CUfunction pre, post, dq; ///< Backward modules only (function: the main entry).
     int multiprocessors; ///< Of the context's device.
+    int blocksPerSm = 2; ///< Decode: blocks of the decode kernel one SM holds.
   };
   std::mutex mutex;
   std::vector<Loaded> loaded;
@@ -264,6 +265,15 @@ struct AttentionKernel::Impl {
     raise(l.function, info.sharedBytes);
     if (info.operation == KernelOperation::Backward)
       raise(l.dq, info.auxSharedBytes);
+    // Decode's auto split count fills one wave: as many blocks as the SMs
+    // hold at once (one at head dim 128 on an sm_80's 164 KiB, two on an
+    // H200). A driver without the query keeps the default of two.
+    int perSm = 0;
+    if (s && info.operation == KernelOperation::Decode && a->occupancyMaxActiveBlocksPerMultiprocessor &&
+        a->occupancyMaxActiveBlocksPerMultiprocessor(&perSm, l.function, info.threads,
+                                                     size_t(info.sharedBytes)) == CUDA_SUCCESS &&
+        perSm > 0)
+      l.blocksPerSm = perSm;
     if (!s) {
       a->moduleUnload(l.module);
       return s;
@@ -283,7 +293,8 @@ struct AttentionKernel::Impl {
 
   /// The split count of a decode launch in the context `l` belongs to.
   int splitsFor(const DecodeArgs &args, const Loaded &l) const {
-    return args.splits ? args.splits : chooseDecodeSplits(args, info, l.multiprocessors);
+    return args.splits ? args.splits
+                       : chooseDecodeSplits(args, info, l.multiprocessors, l.blocksPerSm);
   }
 
   /// Reads and checks the module's sieve_launch_info.
@@ -446,15 +457,16 @@ size_t sieve::decodeWorkspaceBytes(const DecodeArgs &args, int splits) {
   return WorkspaceLayout(args, splits).bytes;
 }
 
-int sieve::chooseDecodeSplits(const DecodeArgs &a, const KernelInfo &k, int multiprocessors) {
+int sieve::chooseDecodeSplits(const DecodeArgs &a, const KernelInfo &k, int multiprocessors,
+                              int blocksPerSm) {
   const int64_t ctas = int64_t(std::max(a.batch, 1)) * std::max(a.kvHeads, 1) * rowTiles(a, k);
   const int64_t keyTiles = (int64_t(a.kLen) + k.tileK - 1) / std::max(k.tileK, 1);
-  // Two CTAs fit an SM (registers and shared memory of the decode kernel),
-  // and the grid is one wave: the largest split count whose CTAs all fit at
+  // One wave: the largest split count whose CTAs all fit the device at
   // once. Rounding up instead (one wave and a little) cost an H200 ~10 us
   // per step: 32 KV heads x 9 splits = 288 CTAs for 264 places took 41.6
   // us, 8 splits 32.3 us (docs/performance.md, 2026-12-02, fifth session).
-  int64_t splits = 2 * int64_t(std::max(multiprocessors, 1)) / std::max<int64_t>(ctas, 1);
+  const int64_t places = int64_t(std::max(blocksPerSm, 1)) * std::max(multiprocessors, 1);
+  int64_t splits = places / std::max<int64_t>(ctas, 1);
   splits = std::min<int64_t>({splits, kMaxDecodeSplits, std::max<int64_t>(1, keyTiles / 2)});
   return int(std::max<int64_t>(splits, 1));
 }

@@ -70,6 +70,8 @@ const Loaded &loaded() {
       return;
     }
     (void)bind(h, "cuMemsetD32Async", a.memsetD32Async);  // optional: the timing's flush
+    (void)bind(h, "cuOccupancyMaxActiveBlocksPerMultiprocessor",
+               a.occupancyMaxActiveBlocksPerMultiprocessor);  // optional: decode's splits
     (void)bind(h, "cuTensorMapEncodeTiled", a.tensorMapEncodeTiled);  // optional: TMA
     // Graph capture is optional (DeviceGraph says so when it is missing).
     (void)(bind(h, "cuStreamCreate", a.streamCreate) && bind(h, "cuStreamDestroy_v2", a.streamDestroy) &&

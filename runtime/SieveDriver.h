@@ -65,6 +65,8 @@ struct Api {
   CUresult (*eventDestroy)(CUevent);
   // Optional: timeCallsOnStream's L2 flush.
   CUresult (*memsetD32Async)(CUdeviceptr, unsigned, size_t, CUstream);
+  // Optional: how many blocks of a kernel an SM holds (decode's split count).
+  CUresult (*occupancyMaxActiveBlocksPerMultiprocessor)(int *, CUfunction, int, size_t);
   // Optional (CUDA 12 and newer): TMA descriptors (SieveTensorMap.h).
   CUresult (*tensorMapEncodeTiled)(void *map, int dataType, unsigned rank, void *address,
                                    const unsigned long long *dims,

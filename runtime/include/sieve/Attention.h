@@ -125,11 +125,13 @@ constexpr int kMaxDecodeSplits = 64;
 /// `splits` is the resolved split count (>= 1).
 Status validateDecode(const DecodeArgs &args, const KernelInfo &kernel, int splits);
 
-/// The split count for `args` on a device with `multiprocessors` SMs: the
-/// most whose CTAs fit the device at once at two per SM (one wave; at least
-/// 1), at most kMaxDecodeSplits and at most one per two key tiles (the
-/// kernel also stops at its walk's tile count).
-int chooseDecodeSplits(const DecodeArgs &args, const KernelInfo &kernel, int multiprocessors);
+/// The split count for `args` on a device with `multiprocessors` SMs, each
+/// holding `blocksPerSm` blocks of the decode kernel (the driver's occupancy
+/// at load; two on an H200): the most whose CTAs fit the device at once (one
+/// wave; at least 1), at most kMaxDecodeSplits and at most one per two key
+/// tiles (the kernel also stops at its walk's tile count).
+int chooseDecodeSplits(const DecodeArgs &args, const KernelInfo &kernel, int multiprocessors,
+                       int blocksPerSm = 2);
 
 /// Workspace bytes a decode launch with `splits` splits needs (0 for 1).
 size_t decodeWorkspaceBytes(const DecodeArgs &args, int splits);

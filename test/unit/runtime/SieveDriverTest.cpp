@@ -39,6 +39,8 @@ struct Fake {
   std::vector<int> launchedShared;   // dynamic shared bytes of each launch
   std::vector<CUstream> launchedOn;  // stream of each launch
   std::vector<std::string> graphCalls;
+  int blocksPerSm = 0;               // 0: no occupancy query in the driver
+  std::vector<unsigned> launchedGridX; // grid x of each launch
 };
 Fake *fake;
 
@@ -75,13 +77,14 @@ Api fakeApi() {
   };
   a.moduleGetFunction = [](CUfunction *f, CUmodule m, const char *name) {
     // The entries of the module's operation (sieve_kernel_abi.h).
-    const bool backward = fake->info.operation == SIEVE_ABI_OP_BACKWARD;
-    const char *const fwd[] = {SIEVE_FWD_ENTRY};
-    const char *const bwd[] = {SIEVE_BWD_PRE_ENTRY, SIEVE_BWD_ENTRY, SIEVE_BWD_POST_ENTRY,
-                               SIEVE_BWD_DQ_ENTRY};
+    const int op = fake->info.operation;
+    const std::vector<const char *> entries =
+        op == SIEVE_ABI_OP_BACKWARD ? std::vector<const char *>{SIEVE_BWD_PRE_ENTRY, SIEVE_BWD_ENTRY,
+                                                                SIEVE_BWD_POST_ENTRY, SIEVE_BWD_DQ_ENTRY}
+        : op == SIEVE_ABI_OP_DECODE ? std::vector<const char *>{SIEVE_DECODE_ENTRY, SIEVE_COMBINE_ENTRY}
+                                    : std::vector<const char *>{SIEVE_FWD_ENTRY};
     bool known = false;
-    for (const char *e : backward ? std::vector<const char *>(std::begin(bwd), std::end(bwd))
-                                  : std::vector<const char *>(std::begin(fwd), std::end(fwd)))
+    for (const char *e : entries)
       known |= std::strcmp(name, e) == 0;
     if (!known)
       return 500;
@@ -92,9 +95,10 @@ Api fakeApi() {
   a.funcSetAttribute = [](CUfunction, int attribute, int value) {
     return attribute == CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES && value > 0 ? 0 : 1;
   };
-  a.launchKernel = [](CUfunction f, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
+  a.launchKernel = [](CUfunction f, unsigned gridX, unsigned, unsigned, unsigned, unsigned, unsigned,
                       unsigned shared, CUstream stream, void **, void **) {
     fake->launched.push_back(f);
+    fake->launchedGridX.push_back(gridX);
     fake->launchedOn.push_back(stream);
     const size_t index = (reinterpret_cast<uintptr_t>(f) & 0xff) - 1;
     fake->launchedNames.push_back(index < fake->names.size() ? fake->names[index] : "?");
@@ -102,6 +106,9 @@ Api fakeApi() {
     return 0;
   };
   a.getErrorString = [](CUresult, const char **s) { return *s = "fake error", 0; };
+  a.occupancyMaxActiveBlocksPerMultiprocessor = [](int *n, CUfunction, int, size_t) {
+    return fake->blocksPerSm ? (*n = fake->blocksPerSm, 0) : 1;
+  };
   a.streamCreate = [](CUstream *st, unsigned flags) {
     fake->graphCalls.push_back("create " + std::to_string(flags));
     return *st = reinterpret_cast<CUstream>(0x5000), 0;
@@ -256,6 +263,34 @@ TEST_F(SieveDriver, TheBackwardLaunchesItsEntriesInOrder) {
   EXPECT_EQ(state.launchedNames, (std::vector<std::string>{SIEVE_BWD_PRE_ENTRY, SIEVE_BWD_ENTRY,
                                                            SIEVE_BWD_DQ_ENTRY}));
   EXPECT_EQ(state.launchedShared, (std::vector<int>{0, 107520, 82944}));
+}
+
+TEST_F(SieveDriver, DecodeSplitsFillOneWaveOfTheDriversOccupancy) {
+  state.info = {SIEVE_KERNEL_ABI_VERSION, SIEVE_ABI_OP_DECODE, SIEVE_ABI_KV_DENSE,
+                SIEVE_ABI_BF16, 128, 16, 64, 128, 102400, 32, 0};
+  DecodeArgs d;
+  auto at = [](uintptr_t a) { return reinterpret_cast<void *>(a); };
+  d.q = at(0x100000000), d.k = at(0x200000000), d.v = at(0x300000000), d.o = at(0x400000000);
+  d.heads = d.kvHeads = 32, d.qLen = 1, d.kLen = 131072;
+  d.setContiguousStrides();
+  // 32 CTAs per split on 132 SMs: 2 blocks per SM (the default when the
+  // driver cannot say) take 8 splits, 1 block 4, 3 blocks 12.
+  for (auto [perSm, want] : {std::pair{0, 8}, {1, 4}, {3, 12}}) {
+    state.blocksPerSm = perSm;
+    AttentionKernel kernel;
+    ASSERT_TRUE(AttentionKernel::load(kCubin, kernel));
+    int splits = 0;
+    size_t bytes = 0;
+    ASSERT_TRUE(kernel.decodeWorkspace(d, splits, bytes));
+    EXPECT_EQ(splits, want) << perSm << " blocks per SM";
+    d.workspace = at(0x500000000), d.workspaceBytes = bytes;
+    state.launchedNames.clear(), state.launchedGridX.clear();
+    Status launched = kernel.launchDecode(d);
+    ASSERT_TRUE(launched) << launched.message;
+    // The decode grid carries the splits; the combine takes a block per cell.
+    EXPECT_EQ(state.launchedNames, (std::vector<std::string>{SIEVE_DECODE_ENTRY, SIEVE_COMBINE_ENTRY}));
+    EXPECT_EQ(state.launchedGridX, (std::vector<unsigned>{unsigned(want), 32u}));
+  }
 }
 
 TEST_F(SieveDriver, AGraphCapturesLaunchesOnItsOwnStream) {

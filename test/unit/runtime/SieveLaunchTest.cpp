@@ -239,7 +239,12 @@ TEST(SieveLaunch, DecodeSplitsFollowTheDevice) {
     EXPECT_LE(int64_t(s) * kv, std::max(264, kv)) << kv;        // one wave
     EXPECT_TRUE(s == cap || int64_t(s + 1) * kv > 264) << kv;   // the largest one
   }
-  a.batch = 3, a.kvHeads = 8, a.heads = 32;
+  // An SM that holds one block (head dim 128 on an sm_80's 164 KiB) halves
+  // the wave.
+  a.kvHeads = 32, a.heads = 32;
+  EXPECT_EQ(chooseDecodeSplits(a, k, 108, 1), 3);
+  EXPECT_EQ(chooseDecodeSplits(a, k, 132, 4), 16);
+  a.kvHeads = 8;
   a.batch = 64; // 512 CTAs fill the device already
   EXPECT_EQ(chooseDecodeSplits(a, k, 132), 1);
   a.batch = 1, a.kvHeads = 1, a.heads = 1, a.kLen = 200; // 4 key tiles: at most 2 splits
