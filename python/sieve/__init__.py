@@ -32,8 +32,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Builtin", "CompiledKernel", "DeviceArray", "DeviceInfo", "Kernel", "Param", "Pattern",
-    "SieveError", "SieveWarning", "SpecError", "DECODE_MAX_QUERIES", "attention", "device",
-    "kernel_variants", "launch_operation", "library_version", "list_builtins", "target",
+    "SieveError", "SieveWarning", "SpecError", "DECODE_MAX_QUERIES", "DECODE_VERIFIED_TARGETS",
+    "attention", "device", "kernel_variants", "launch_operation", "library_version",
+    "list_builtins", "target",
 ]
 
 #: sieve.attention and sieve.torch launch the decode kernel (split-KV, the
@@ -44,6 +45,12 @@ __all__ = [
 #: query count from 16 to 64: 1.5-1.9x at 16, 1.04-1.07x at 64
 #: (docs/performance.md, 2026-12-02, fifth session).
 DECODE_MAX_QUERIES = 64
+
+#: Targets where the decode kernel has been checked on a GPU (an H200). On
+#: others sieve's choice stays the forward kernel until a GPU run checks
+#: decode there (it can still be forced: kernel="decode"); at head dim 128
+#: it also needs more shared memory than sm_86/89/12x give a block.
+DECODE_VERIFIED_TARGETS = ("sm_90", "sm_90a")
 
 
 def library_version() -> str:
@@ -101,18 +108,21 @@ def _variant_kinds() -> dict:
     return {v["name"]: (v["operation"], v["kv_layout"]) for v in kernel_variants()}
 
 
-def launch_operation(kernel: Optional[str], q_len: int) -> str:
+def launch_operation(kernel: Optional[str], q_len: int, target: Optional[str] = None) -> str:
     """What sieve.attention and sieve.torch launch for `kernel` and `q_len`
-    queries per sequence: "decode" or "forward".
+    queries per sequence on `target` (sieve.target()'s answer; None: any):
+    "decode" or "forward".
 
     kernel None or "" is sieve's choice: decode for q_len <=
-    DECODE_MAX_QUERIES, forward above. "forward" and "decode" force that
+    DECODE_MAX_QUERIES on a target of DECODE_VERIFIED_TARGETS (or None),
+    forward otherwise. "forward" and "decode" force that
     operation (sieve's kernel for it); a variant name (kernel_variants())
     forces that kernel, whose operation it is. Paged-KV and backward kernels
     take arguments these calls do not have: ValueError. A name sieve does not
     know is left to the compiler, which says what it takes."""
     if not kernel:
-        return "decode" if q_len <= DECODE_MAX_QUERIES else "forward"
+        verified = target is None or target in DECODE_VERIFIED_TARGETS
+        return "decode" if q_len <= DECODE_MAX_QUERIES and verified else "forward"
     if kernel in ("forward", "decode"):
         return kernel
     operation, layout = _variant_kinds().get(kernel, ("forward", "dense"))
@@ -124,6 +134,18 @@ def launch_operation(kernel: Optional[str], q_len: int) -> str:
         raise ValueError(f"kernel {kernel!r} is a backward kernel; the backward runs through "
                          "sieve.torch's autograd (or Kernel.launch_backward)")
     return operation
+
+
+@functools.lru_cache(maxsize=64)
+def _resolved_target(arch: Optional[str], device_ordinal: int) -> str:
+    """target(arch)[0] for the current device (device_ordinal keys the cache)."""
+    return target(arch)[0]
+
+
+def _variant(kernel: Optional[str], operation: str) -> Optional[str]:
+    """The kernel to compile: the one named, or sieve's choice of the
+    operation (None for the forward, as Pattern.compile's default)."""
+    return kernel or (None if operation == "forward" else operation)
 
 
 @dataclass(frozen=True)
@@ -229,7 +251,7 @@ class Kernel:
 
     def __init__(self, handle, head_dim, dtype):
         self._handle, self.head_dim, self.dtype = handle, head_dim, dtype
-        self._workspaces = {}  # stream -> DeviceArray (sieve.attention's decode splits)
+        self._workspaces = {}  # stream -> [DeviceArray] (sieve.attention's decode splits)
         self._workspaces_lock = threading.Lock()
 
     def __del__(self):
@@ -258,20 +280,25 @@ class Kernel:
         _lib.call("sieve_kernel_launch_decode", self._handle, ctypes.byref(args),
                   ctypes.c_void_p(stream or None))
 
-    def _workspace(self, stream: int, size: int) -> int:
-        """A device buffer of at least `size` bytes for decode launches on
-        `stream`, kept with the kernel: launches on one stream run in order,
-        so they can share it; another stream gets its own. Grown (never
-        freed while the kernel lives) when a launch needs more."""
+    def _launch_decode_kept(self, args: _lib.DecodeArgs, stream: int):
+        """launch_decode with sieve's split count and a workspace kept with
+        the kernel, one per stream: launches on one stream run in order, so
+        they share it. A launch that needs more allocates a buffer twice as
+        large and keeps the old one alive (earlier launches may still read
+        it), so no launch waits for the device; launches are issued under a
+        lock, so threads sharing a stream cannot swap the buffer under one
+        another. (A step needing a new buffer allocates, which a CUDA graph
+        capture refuses: warm it up at the largest size first.)"""
+        splits, size = self.decode_workspace(args)
+        args.splits = splits
         with self._workspaces_lock:
-            ws = self._workspaces.get(stream)
-            if ws is None or ws.nbytes < size:
-                if ws is not None:
-                    # Earlier launches on the stream may still read it.
-                    _lib.call("sieve_device_synchronize")
-                ws = DeviceArray(((size + 3) // 4,), "fp32")
-                self._workspaces[stream] = ws
-            return ws.data
+            if size:
+                kept = self._workspaces.setdefault(stream, [])
+                if not kept or kept[-1].nbytes < size:
+                    grown = max(size, 2 * kept[-1].nbytes if kept else 0)
+                    kept.append(DeviceArray(((grown + 3) // 4,), "fp32"))
+                args.workspace, args.workspace_bytes = kept[-1].data, size
+            self.launch_decode(args, stream)
 
     def backward_workspace(self, args: _lib.BackwardArgs) -> int:
         """The workspace bytes of a backward launch."""
@@ -538,12 +565,13 @@ def attention(q, k, v, pattern, *, scale: Optional[float] = None, out=None, lse=
     which must be that of the tensors' device. Returns out, or (out, lse)
     with return_lse.
 
-    The kernel: `kernel` None is sieve's choice, the decode kernel for at
-    most DECODE_MAX_QUERIES queries (split over keys; its split workspace is
+    The kernel: `kernel` None is sieve's choice, on the targets of
+    DECODE_VERIFIED_TARGETS the decode kernel for at most
+    DECODE_MAX_QUERIES queries (split over keys; its split workspace is
     kept with the kernel, one per stream) and the forward kernel for more,
     or for several queries with an LSE (decode writes the LSE in another
-    layout). "forward", "decode" or a variant of kernel_variants() forces
-    one (launch_operation)."""
+    layout); elsewhere the forward kernel. "forward", "decode" or a variant
+    of kernel_variants() forces one (launch_operation)."""
     p = as_pattern(pattern)
     if scale is not None and not (math.isfinite(scale) and scale != 0):
         raise ValueError(f"scale must be finite and non-zero, not {scale}")
@@ -576,24 +604,20 @@ def attention(q, k, v, pattern, *, scale: Optional[float] = None, out=None, lse=
         lv = lse._sieve_view("lse")
     # Decode writes its LSE [batch, q_len, heads]; sieve.attention's is
     # [batch, heads, q_len], the same memory only for one query.
-    operation = launch_operation(kernel, lq)
+    operation = launch_operation(kernel, lq, _resolved_target(arch, here.ordinal))
     if operation == "decode" and lv is not None and lq > 1:
         if kernel:
             raise ValueError(f"the decode kernel writes the LSE as [batch, q_len, heads]; with "
                              f"{lq} queries that is not sieve.attention's [batch, heads, q_len]: "
-                             "leave out lse (or use kernel='forward')")
+                             "leave out lse (or use kernel='forward'; sieve.torch copies it)")
         operation = "forward"
-    kern = _kernel(p, e, qv.dtype, arch, kernel or operation, here.ordinal)
+    kern = _kernel(p, e, qv.dtype, arch, _variant(kernel, operation), here.ordinal)
     scale = 0.0 if scale is None else float(scale)
     if operation == "decode":
         args = _decode_args((qv.data, kv.data, vv.data, ov.data, lv.data if lv is not None else None),
                             (b, h, kv.shape[1], lq, kv.shape[2], e), qv.dtype,
                             (qv.strides, kv.strides, vv.strides, ov.strides), scale)
-        splits, size = kern.decode_workspace(args)
-        args.splits = splits
-        if size:
-            args.workspace, args.workspace_bytes = kern._workspace(stream or 0, size), size
-        kern.launch_decode(args, stream or 0)
+        kern._launch_decode_kept(args, stream or 0)
         return (out, lse) if return_lse else out
     args = _lib.AttentionArgs()
     args.q, args.k, args.v, args.o = qv.data, kv.data, vv.data, ov.data

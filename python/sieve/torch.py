@@ -16,7 +16,7 @@ compiled once per pattern, options and device, and cached. Needs torch >= 2.4
 and CUDA tensors.
 
 Decode: without kernel_options["kernel"], L <= sieve.DECODE_MAX_QUERIES
-queries run the decode kernel (split over keys, a workspace from torch's
+queries run the decode kernel on sieve.DECODE_VERIFIED_TARGETS (Hopper) (split over keys, a workspace from torch's
 allocator: CUDA-graph capturable), more the forward kernel.
 
 Backward: gradients flow to query, key and value through sieve's backward
@@ -74,10 +74,11 @@ def _attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, spec
     if out.numel() == 0:
         return out, lse
     device = q.device.index if q.device.index is not None else torch.cuda.current_device()
-    operation = _sieve.launch_operation(kernel, lq)
     with torch.cuda.device(device):
+        operation = _sieve.launch_operation(kernel, lq,
+                                            _sieve._resolved_target(arch or None, device))
         kern = _sieve._kernel(_pattern(spec), e, _DTYPES[q.dtype], arch or None,
-                              kernel or operation, device)
+                              _sieve._variant(kernel, operation), device)
         stream = torch.cuda.current_stream().cuda_stream
         if operation == "decode":
             _decode(kern, q, k, v, out, lse, scale, stream)
@@ -267,7 +268,8 @@ def sieve_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
     kernel variant (sieve.kernel_variants()), "forward" or "decode" to force
     an operation, and "deterministic": True for a backward without atomics.
     Without "kernel", L <= sieve.DECODE_MAX_QUERIES (a decode step, a short
-    prefill chunk) runs the decode kernel, split over keys, and longer L the
+    prefill chunk) runs the decode kernel, split over keys, on the targets
+    of sieve.DECODE_VERIFIED_TARGETS, and longer L (or another target) the
     forward kernel (sieve.launch_operation). Gradients flow to query, key and
     value, from the output and from the LSE."""
     options = dict(kernel_options or {})

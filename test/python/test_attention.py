@@ -70,6 +70,11 @@ def test_launch_operation_is_decode_for_few_queries_unless_forced():
             sieve.launch_operation(backward, 1)
     # A name sieve does not know reaches the compiler, which lists the names.
     assert sieve.launch_operation("fwd-nope", 1) == "forward"
+    # sieve's choice is decode only where decode has run on a GPU.
+    assert sieve.launch_operation(None, 1, "sm_90a") == "decode"
+    assert sieve.launch_operation(None, 1, "sm_80") == "forward"
+    assert sieve.launch_operation(None, 1, "sm_86") == "forward"
+    assert sieve.launch_operation("decode", 1, "sm_80") == "decode"
 
 
 @no_gpu

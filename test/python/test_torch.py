@@ -189,10 +189,16 @@ def test_few_queries_run_the_decode_kernel_and_match_sdpa(lq, h, hkv):
     # it the forward kernel; both must agree with SDPA, LSE included.
     p = sieve.Pattern("power_attention", block_size=64)
     q, k, v = inputs(2, h, hkv, lq, 3001, 128, torch.bfloat16, seed=lq)
+    target = sieve.target()[0]
+    want = "decode" if lq <= sieve.DECODE_MAX_QUERIES and \
+        target in sieve.DECODE_VERIFIED_TARGETS else "forward"
+    assert sieve.launch_operation(None, lq, target) == want
+    before = set(sieve._kernels)
     out, lse = sieve_attention(q, k, v, p, enable_gqa=hkv != h, return_lse=True)
-    want = "decode" if lq <= sieve.DECODE_MAX_QUERIES else "forward"
-    assert sieve.launch_operation(None, lq) == want
-    assert any(key[0] == p.key and key[4] == want for key in sieve._kernels)
+    loaded = set(sieve._kernels) - before  # this call's kernel, unless an earlier case loaded it
+    assert all(key[4] == (None if want == "forward" else want) for key in loaded)
+    assert (p.key, 128, "bf16", None, None if want == "forward" else want,
+            torch.cuda.current_device()) in sieve._kernels
     assert out.shape == q.shape and lse.shape == (2, h, lq) and lse.is_contiguous()
     assert rel(out, reference(p, q, k, v)) < 2e-2
     mask = torch.from_numpy(p.to_dense(lq, 3001)).cuda()
