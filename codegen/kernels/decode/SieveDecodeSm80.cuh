@@ -5,8 +5,8 @@
 // Verified on an H200 (sm_90a) against the CPU executor: 54 layouts,
 // split counts (1-64), tile widths (16-64 keys), head dims and dtypes, with
 // this file's split combine; memcheck and racecheck clean (docs/performance.md,
-// 2026-12-02, fifth session). sm_80-sm_89 compile with 0 spills but have not
-// run.
+// 2026-12-02, fifth session; the dense one-address copies in call 6, with
+// memcheck). sm_80-sm_89 compile with 0 spills but have not run.
 //
 // Rows: the query heads of one KV group are packed into one tile (row
 // i * group + j is query i of head kvh * group + j), so each K/V tile is
@@ -277,14 +277,16 @@ struct DecodeCombineSplits {
     exchange<1>(acc, lane);
     // Lane c now holds column q * 32 + c in acc[q * 32]; even lanes pair it
     // with the next lane's column and store both.
-    const float inv = sum > 0.f ? 1.f / sum : 0.f;
+    // sum == 0: no split attended anything (o = 0, lse = -inf). A NaN from
+    // the inputs stays NaN (a test for sum > 0 would turn it into zeros).
+    const float inv = sum == 0.f ? 0.f : 1.f / sum;
     u16 *go = (u16 *)p.o + seq.offset(p, b, i, h, p.o_stride_b, p.o_stride_h, p.o_stride_r);
 #pragma unroll
     for (int q = 0; q < kChunks; ++q) {
       const float mine = acc[q * 32] * inv, next = shfl_xor(mine, 1);
       if ((lane & 1) == 0) *(u32 *)(go + q * 32 + lane) = Elem::pack2(mine, next);
     }
-    if (p.lse && lane == 0) p.lse[(seq.q_row0 + i) * p.heads + h] = sum > 0.f ? m + lg2(sum) * kLn2 : neg_inf();
+    if (p.lse && lane == 0) p.lse[(seq.q_row0 + i) * p.heads + h] = sum == 0.f ? neg_inf() : m + lg2(sum) * kLn2;
   }
 };
 
@@ -326,6 +328,29 @@ struct DecodeSm80 {
                                                  int tid) {
     const int r0 = tid / kChunks, ch = tid % kChunks;
     const u32 off = sm80::swz<kChunks>(r0, ch);
+#ifndef SIEVE_DECODE_ROW_ADDRESSES
+    if constexpr (Kv::kAbi == SIEVE_ABI_KV_DENSE) {
+      // Dense rows are evenly spaced: one address per thread and tile, then
+      // a step per copy. (Addressing every row through the policy, as paged
+      // KV must, spent ~280 instructions per warp on each tile's copies, a
+      // third of a short step's: an H200 profile, docs/performance.md.)
+      const int first = row0 + r0, left = len - first;  // this thread's rows still in range
+      const u16 *kr = kv.k_row(first) + ch * 8, *vr = kv.v_row(first) + ch * 8;
+      const long long ks = kv.k_step(kStep), vs = kv.v_step(kStep);
+#pragma unroll
+      for (int i = 0; i < kTK / kStep; ++i, kr += ks, vr += vs) {
+        const bool in = i * kStep < left;
+        u32 d;
+        if constexpr (kStep % 8 == 0) d = off + i * kStep * kChunks * 16;
+        else d = sm80::swz<kChunks>(r0 + i * kStep, ch);
+        // Rows past the keys zero-fill; the tensor's start stands in for
+        // their address (src-size 0 reads nothing).
+        sm80::cp_async16(dk + d, in ? kr : kv.k, in);
+        sm80::cp_async16(dv + d, in ? vr : kv.v, in);
+      }
+      return;
+    }
+#endif
 #pragma unroll
     for (int i = 0; i < kTK / kStep; ++i) {
       const int r = row0 + r0 + i * kStep;
