@@ -1,24 +1,29 @@
 #!/usr/bin/env bash
-# What is written but has not run on a GPU yet, in one command per part:
-#   check    check_decode.sh's cases and sanitizers (passed 50/50 on
-#            2026-12-02, fourth session: a regression run now) (~3 min);
+# GPU runs by part, one command each; what has not run yet is said so:
+#   check    check_decode.sh's cases and sanitizers (54/54 on 2026-12-02,
+#            fifth session: a regression run now) (~3 min);
 #   profile  ncu of the decode kernel's fixed cost: durations against
-#            splits and length, and the stall reasons of one step (~2 min);
-#   ws       the warp-specialised forward (fwd-sm90-ws, verified on
-#            2026-12-02 with the first 8 cases; dilated, longnet and
-#            stride_slash not run yet): checks with mbarrier waits that trap
+#            splits and length, and the stall reasons of one step (its
+#            durations and stalls ran in the fifth session's call2.sh) (~2 min);
+#   ws       the warp-specialised forward (fwd-sm90-ws; all 11 checks,
+#            racecheck and synccheck passed in the fifth session: a
+#            regression run now): checks with mbarrier waits that trap
 #            (a deadlock ends in seconds), racecheck and synccheck, timings
 #            beside fwd-sm90-wgmma at 32/32 heads (~4 min);
-#   anchor   FlexAttention's decode and backward beside sieve's in one call,
-#            for the ratios docs/performance.md does not have yet (~8 min);
-#   torch    the PyTorch op's tests now that its backward is the table's
-#            choice (bwd-sm90-wgmma on Hopper), through $SIEVE_LIBRARY
-#            (default: libsieve.so.0 beside SIEVE's bin/, in ../lib) (~1 min).
+#   anchor   FlexAttention's decode and backward beside sieve's in one call
+#            (~8 min);
+#   torch    the PyTorch op's tests (passed on 2026-12-02, fifth session:
+#            a regression run now), through $SIEVE_LIBRARY (default:
+#            libsieve.so.0 beside SIEVE's bin/, in ../lib) (~1 min);
+#   flexq    FlexAttention's decode with 16 queries on sieve's mask
+#            (flex_decode_queries.py, not run yet) beside sieve's, 128K,
+#            32/32 and 32/8 (~2 min).
 #
 #   PARTS="check profile" bash bench/gpu/pending.sh SIEVE OUT [FLEX_ANCHOR_PY]
 #
 # SIEVE is a static sieve CLI (-DSIEVE_STATIC_TOOLS=ON). Default PARTS:
-# "check profile" (one device call); "ws" and "anchor" are calls of their own.
+# "check profile" (one device call); "ws", "anchor" and "flexq" are calls of
+# their own.
 set -u
 sieve=$1 out=$2 anchor=${3:-}
 parts=${PARTS:-check profile}
@@ -128,6 +133,18 @@ if has torch; then
   else
     fail=1; echo "torch tests FAILED: $(tail -c 600 "$out/torch.log")" >> "$summary"
   fi
+fi
+if has flexq; then
+  root=$(cd "$here/../.." && pwd)
+  lib=${SIEVE_LIBRARY:-$(cd "$(dirname "$sieve")/.." && pwd)/lib/libsieve.so.0}
+  for kv in 32 8; do
+    timeout 60 "$sieve" run builtin:power_attention --decode --seq-len 131072 --q-len 16 --heads 32 \
+      --kv-heads $kv --repeat 30 --json > "$out/q16.json" 2>> "$out/q16.err" &&
+      python3 -c "import json; d=json.load(open('$out/q16.json')); print('sieve decode 128K q16 32/$kv: %.1f us (splits %d)' % (d['median_us'], d['splits']))" >> "$summary"
+  done
+  env PYTHONPATH="$root/python" SIEVE_LIBRARY="$lib" timeout 300 "${PYTHON:-python3}" \
+    "$here/flex_decode_queries.py" --q-len 16 --seq-lens 131072 --kv-heads 32,8 >> "$summary" \
+    2> "$out/flexq.err" || { fail=1; echo "flexq FAILED: $(tail -c 400 "$out/flexq.err")" >> "$summary"; }
 fi
 cat "$summary"
 exit $fail
