@@ -31,7 +31,6 @@
 // tile exactly once. With splits > 1 each CTA writes a normalised fp32
 // partial O and its LSE, and DecodeCombine merges them by LSE; unused
 // splits write LSE -inf. With splits == 1 the CTA writes o and lse itself.
-// (-DSIEVE_DECODE_COMBINE_COLUMNS builds the first combine instead.)
 //
 // The math (Q K^T, online softmax, P V) is FwdSm80's on a 16-row by
 // kTK / kWarps-key slice, Q in registers; the loader addresses every row
@@ -81,98 +80,6 @@ template <class Cfg> struct DecodeWarpCfg : Cfg {
   static constexpr int kTileK = Cfg::kTileK / Cfg::kWarps;
 };
 
-/// The first combine (verified on an H200; -DSIEVE_DECODE_COMBINE_COLUMNS
-/// selects it): one warp per (query, head), each lane kD / 32 consecutive
-/// columns of every split, 4 warps per block.
-///   m = max_s lse_s,  w_s = exp(lse_s - m),  o = sum_s w_s o_s / sum_s w_s,
-///   lse = m + log(sum_s w_s);  all lse_s = -inf: o = 0, lse = -inf.
-/// Lane j reads the LSEs of splits j and j + 32 (splits <= 64, which the
-/// runtime checks), so the weights take one memory round trip and two warp
-/// reductions; the O loop then has no loads that wait on each other.
-template <class Cfg>
-struct DecodeCombineColumns {
-  using Elem = typename Cfg::Elem;
-  static constexpr int kD = Cfg::kHeadDim;
-  static constexpr int kThreads = 128;
-  static constexpr int kPer = kD / 32;  // columns per lane: 2 or 4
-  static constexpr int kMaxSplits = 64;
-  static constexpr int kBatch = 16;  // splits whose loads are in flight together
-  static_assert(kPer == 2 || kPer == 4, "head dim must be 64 or 128");
-
-  /// A lane's kPer consecutive columns of one split's O (zeros when !use:
-  /// an unused split's O was never written).
-  static __device__ __forceinline__ void load_cols(float (&x)[kPer], const float *src, bool use) {
-    if constexpr (kPer == 4) {
-      const f32x4 v = use ? *(const f32x4 *)src : f32x4{0.f, 0.f, 0.f, 0.f};
-      x[0] = v.x, x[1] = v.y, x[2] = v.z, x[3] = v.w;
-    } else {
-      const f32x2 v = use ? *(const f32x2 *)src : f32x2{0.f, 0.f};
-      x[0] = v.x, x[1] = v.y;
-    }
-  }
-
-  static __device__ __forceinline__ void run(const sieve_decode_params &p) {
-    const int lane = threadIdx.x & 31;
-    const long long item = (long long)blockIdx.x * (kThreads / 32) + (threadIdx.x >> 5);
-    const long long cells = (long long)p.batch * p.q_len * p.heads;
-    if (item >= cells) return;  // whole warps: item is per warp
-    const int h = (int)(item % p.heads);
-    const int i = (int)((item / p.heads) % p.q_len);
-    const int b = (int)(item / ((long long)p.heads * p.q_len));
-    const DecodeSeq seq = DecodeSeq::of(p, b);
-    if (i >= seq.q_len) return;
-
-    const long long plane = cells;  // cells per split
-    const int splits = p.splits < kMaxSplits ? p.splits : kMaxSplits;
-    float l[2], w[2];
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      const int s = lane + 32 * r;
-      l[r] = s < splits ? p.partial_lse[s * plane + item] : neg_inf();
-    }
-    float m = fmax2(l[0], l[1]);
-#pragma unroll
-    for (int x = 16; x >= 1; x >>= 1) m = fmax2(m, shfl_xor(m, x));
-    float sum = 0.f;
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      // An unused split (lse -inf) weighs 0 and its O, never written, is not used.
-      w[r] = l[r] == neg_inf() ? 0.f : ex2((l[r] - m) * kLog2e);
-      sum += w[r];
-    }
-#pragma unroll
-    for (int x = 16; x >= 1; x >>= 1) sum += shfl_xor(sum, x);
-
-    // The O loop issues kBatch splits' loads before it uses any (one memory
-    // round trip per batch; measured on an H200, a loop that waited on each
-    // split took 12 us for 33 splits).
-    float acc[kPer];
-#pragma unroll
-    for (int e = 0; e < kPer; ++e) acc[e] = 0.f;
-    const float *po = p.partial_o + item * kD + lane * kPer;
-    for (int s0 = 0; s0 < splits; s0 += kBatch) {
-      float wgt[kBatch], x[kBatch][kPer];
-#pragma unroll
-      for (int u = 0; u < kBatch; ++u) {
-        const int s = s0 + u;  // the same in every lane: the shuffle is uniform
-        wgt[u] = __shfl_sync(0xffffffffu, s < 32 ? w[0] : w[1], s & 31);
-        if (s >= splits) wgt[u] = 0.f;
-        load_cols(x[u], po + (long long)s * plane * kD, wgt[u] > 0.f);
-      }
-#pragma unroll
-      for (int u = 0; u < kBatch; ++u)
-#pragma unroll
-        for (int e = 0; e < kPer; ++e) acc[e] += wgt[u] * x[u][e];
-    }
-    const float inv = sum > 0.f ? 1.f / sum : 0.f;
-    u16 *go = (u16 *)p.o + seq.offset(p, b, i, h, p.o_stride_b, p.o_stride_h, p.o_stride_r) +
-              lane * kPer;
-#pragma unroll
-    for (int e = 0; e < kPer; e += 2) *(u32 *)(go + e) = Elem::pack2(acc[e] * inv, acc[e + 1] * inv);
-    if (p.lse && lane == 0) p.lse[(seq.q_row0 + i) * p.heads + h] = sum > 0.f ? m + lg2(sum) * kLn2 : neg_inf();
-  }
-};
-
 /// Merges the splits' partial results by their LSE, one 32-thread block
 /// (one warp) per (query, head):
 ///   m = max_s lse_s,  w_s = exp(lse_s - m),  o = sum_s w_s o_s / sum_s w_s,
@@ -186,7 +93,7 @@ struct DecodeCombineColumns {
 /// partner's copy of that half, and so on down to mask 1, after which lane c
 /// holds column c of every chunk (31 exchanges per chunk).
 template <class Cfg>
-struct DecodeCombineSplits {
+struct DecodeCombine {
   using Elem = typename Cfg::Elem;
   static constexpr int kD = Cfg::kHeadDim;
   static constexpr int kThreads = 32;
@@ -290,11 +197,6 @@ struct DecodeCombineSplits {
   }
 };
 
-#ifdef SIEVE_DECODE_COMBINE_COLUMNS
-template <class Cfg> using DecodeCombine = DecodeCombineColumns<Cfg>;
-#else
-template <class Cfg> using DecodeCombine = DecodeCombineSplits<Cfg>;
-#endif
 
 template <class Cfg, class Pattern, class Kv>
 struct DecodeSm80 {
