@@ -238,6 +238,21 @@ Status toDecodeArgs(const sieve_decode_args &c, DecodeArgs &a) {
   std::memcpy(a.vStride, c.v_stride, sizeof a.vStride);
   std::memcpy(a.oStride, c.o_stride, sizeof a.oStride);
   a.scale = c.scale;
+  a.tickets = c.tickets, a.ticketCount = c.ticket_count;
+  switch (c.combine) {
+  case SIEVE_COMBINE_AUTO:
+    a.combine = DecodeArgs::Combine::Auto;
+    break;
+  case SIEVE_COMBINE_KERNEL:
+    a.combine = DecodeArgs::Combine::Kernel;
+    break;
+  case SIEVE_COMBINE_FUSED:
+    a.combine = DecodeArgs::Combine::Fused;
+    break;
+  default:
+    return Status::error("combine must be SIEVE_COMBINE_AUTO, _KERNEL or _FUSED, not " +
+                         std::to_string(c.combine));
+  }
   return toElementType(capi::rawDtype(c.dtype), a.dtype);
 }
 } // namespace
@@ -268,6 +283,22 @@ extern "C" int sieve_kernel_decode_workspace(const sieve_kernel *kernel,
   if (Status s = toDecodeArgs(*args, a); !s)
     return fail(s, error, error_size);
   return fail(kernel->kernel.decodeWorkspace(a, *splits, *bytes), error, error_size);
+}
+
+extern "C" int sieve_kernel_decode_tickets(const sieve_kernel *kernel,
+                                           const sieve_decode_args *args, int64_t *count,
+                                           char *error, size_t error_size) {
+  if (!kernel || !args || !count)
+    return fail(Status::error(!kernel ? "kernel is null" : !args ? "args is null" : "count is null"),
+                error, error_size);
+  DecodeArgs a;
+  if (Status s = toDecodeArgs(*args, a); !s)
+    return fail(s, error, error_size);
+  if (kernel->kernel.info().operation != KernelOperation::Decode)
+    return fail(Status::error("this is not a decode kernel: it takes no tickets"), error,
+                error_size);
+  *count = decodeTicketCount(a, kernel->kernel.info());
+  return fail(Status::success(), error, error_size);
 }
 
 extern "C" int sieve_kernel_launch_decode(const sieve_kernel *kernel, const sieve_decode_args *args,

@@ -45,19 +45,6 @@
 #endif
 #endif
 
-// The run search of TileWalk (next_run) is inlined wherever a kernel walks
-// (each tile fetch, the split count, the skip): for PowerAttention that is
-// ~60 of the decode kernel's 108 KB of sm_90a code, which a short kernel
-// fetches cold on every SM. -DSIEVE_WALK_NOINLINE (an NVRTC option:
-// `--nvrtc-option=-DSIEVE_WALK_NOINLINE`) keeps one out-of-line copy
-// instead (66 KB; the walk then lives in 224 bytes of local memory). An
-// experiment for the GPU to decide; off by default.
-#if (defined(__CUDACC__) || defined(__CUDACC_RTC__)) && defined(SIEVE_WALK_NOINLINE)
-#define SIEVE_WALK_RUN __device__ __noinline__
-#else
-#define SIEVE_WALK_RUN SIEVE_HD
-#endif
-
 namespace sieve::walk {
 
 // The host's int64_t where the compiler names it (so host code passes its own
@@ -330,7 +317,7 @@ template <class Root> struct TileWalk {
   /// The next run [begin, stop) of tiles with one tag; false when done. A
   /// partial run is one tile; a full run is every tile up to the first
   /// position some row is not sure of.
-  SIEVE_WALK_RUN bool next_run(i64 &begin, i64 &stop, bool &full) {
+  SIEVE_HD bool next_run(i64 &begin, i64 &stop, bool &full) {
     if (cursor < full_until) {
       begin = cursor, stop = full_until, full = true;
       cursor = full_until;
@@ -372,11 +359,14 @@ template <class Root> struct TileWalk {
   /// The number of attended tiles in [t0, t1) (walks a copy). Chunks of the
   /// tile range count independently, so a warp counts a walk in parallel:
   /// lane L takes chunk_range(tiles(), L, 32).
-  SIEVE_HD i64 count_range(i64 t0, i64 t1) const {
+  SIEVE_HD i64 count_range(i64 t0, i64 t1) const { return t0 < t1 ? chunk(t0, t1).count() : 0; }
+
+  /// The walk over tiles [t0, t1) only (t0 < t1), from its start.
+  SIEVE_HD TileWalk chunk(i64 t0, i64 t1) const {
     TileWalk w = *this;
     w.seek(t0);
     w.end = min_(end, base + t1 * tile);
-    return t0 < t1 ? w.count() : 0;
+    return w;
   }
 
   /// The tiles of the other axis, attended or not.
@@ -395,6 +385,25 @@ template <class Root> struct TileWalk {
       bool full;
       if (!next_run(begin, stop, full)) return;
       --n;  // next_run consumed one tile (the rest of a full run waits)
+    }
+  }
+
+  /// Skips the next n tiles as skip() does, then takes the next tile as
+  /// next() does. n counts down the tiles skipped: 0 when a tile is taken;
+  /// when the walk ends first (false), the n it could not skip, so
+  /// next_after(n = kInf) counts a walk as kInf - n. A kernel that counts,
+  /// skips and fetches through this one call has one inlined copy of the
+  /// run search (docs/decode.md: short kernels fetch their code cold).
+  SIEVE_HD bool next_after(i64 &n, int &t, bool &full) {
+    for (;;) {
+      if (n > 0 && cursor < full_until) {  // skip within a full run at once
+        const i64 take = min_(n, full_until - cursor);
+        cursor += take, n -= take;
+        continue;
+      }
+      if (!next(t, full)) return false;
+      if (n == 0) return true;
+      --n;
     }
   }
 
@@ -455,13 +464,16 @@ template <class Walk> SIEVE_HD i64 take_split(Walk &w, i64 s, i64 splits, i64 mi
 /// so a long walk is counted in parallel): counts[L] is the walk's tile count
 /// in chunk L of its tile range, w.count_range(chunk_range(w.tiles(), L,
 /// lanes)). Takes the same tiles as take_split: the split's first tile lies in
-/// the first chunk whose running count passes it, and the walk starts there.
+/// the first chunk whose running count passes it. The walk is moved to that
+/// chunk's start and `skip` is the number of its tiles before the split's
+/// first, for w.next_after(skip, ...) to pass over.
 template <class Walk>
-SIEVE_HD i64 take_split_counted(Walk &w, i64 s, i64 splits, i64 min_tiles, const i64 *counts,
-                                int lanes) {
+SIEVE_HD i64 place_split_counted(Walk &w, i64 s, i64 splits, i64 min_tiles, const i64 *counts,
+                                 int lanes, i64 &skip) {
   i64 total = 0;
   for (int l = 0; l < lanes; ++l) total += counts[l];
   i64 first, last;
+  skip = 0;
   if (split_share(total, s, splits, min_tiles, first, last) == 0) return 0;
   i64 before = 0;  // tiles in the chunks before chunk l
   int l = 0;
@@ -469,7 +481,7 @@ SIEVE_HD i64 take_split_counted(Walk &w, i64 s, i64 splits, i64 min_tiles, const
   i64 c0, c1;
   chunk_range(w.tiles(), l, lanes, c0, c1);
   w.seek(c0);
-  w.skip(first - before);
+  skip = first - before;
   return last - first;
 }
 

@@ -19,7 +19,7 @@ namespace {
 // The parameters cross to the kernel by value, so the host's view of the ABI
 // struct must be the device's: both compile sieve_kernel_abi.h.
 static_assert(sizeof(sieve_fwd_params) == 5 * 8 + 6 * 4 + 12 * 8, "unexpected padding");
-static_assert(sizeof(sieve_decode_params) == 11 * 8 + 10 * 4 + 12 * 8, "unexpected padding");
+static_assert(sizeof(sieve_decode_params) == 12 * 8 + 10 * 4 + 12 * 8, "unexpected padding");
 static_assert(sizeof(sieve_bwd_params) == 12 * 8 + 8 * 4 + 24 * 8, "unexpected padding");
 
 
@@ -457,6 +457,23 @@ size_t sieve::decodeWorkspaceBytes(const DecodeArgs &args, int splits) {
   return WorkspaceLayout(args, splits).bytes;
 }
 
+int64_t sieve::decodeTicketCount(const DecodeArgs &args, const KernelInfo &kernel) {
+  return int64_t(std::max(args.batch, 0)) * std::max(args.kvHeads, 0) * rowTiles(args, kernel);
+}
+
+bool sieve::decodeFusesCombine(const DecodeArgs &a, const KernelInfo &k, int splits) {
+  if (splits <= 1 || !a.tickets || a.combine == DecodeArgs::Combine::Kernel)
+    return false;
+  if (a.combine == DecodeArgs::Combine::Fused)
+    return true;
+  // The last CTA merges its tile's rows a warp per row: with more rows than
+  // warps that tail was slower than the combine kernel's warp per cell
+  // (H200, 128K: 16 queries of 32/8 28.3 against 27.2 us; one query 21.2
+  // against 21.7, and 29.9 against 32.6 at 32/32).
+  const int64_t rows = std::min<int64_t>(k.tileQ, int64_t(a.qLen) * (a.heads / std::max(a.kvHeads, 1)));
+  return rows <= std::max(k.threads / 32, 1);
+}
+
 int sieve::chooseDecodeSplits(const DecodeArgs &a, const KernelInfo &k, int multiprocessors,
                               int blocksPerSm) {
   const int64_t ctas = int64_t(std::max(a.batch, 1)) * std::max(a.kvHeads, 1) * rowTiles(a, k);
@@ -567,6 +584,25 @@ Status sieve::validateDecode(const DecodeArgs &a, const KernelInfo &kernel, int 
       return Status::error("the workspace has " + std::to_string(a.workspaceBytes) +
                            " bytes; splits = " + std::to_string(splits) + " need " +
                            std::to_string(ws.bytes));
+    if (a.combine == DecodeArgs::Combine::Fused && !a.tickets)
+      return Status::error("the fused combine needs tickets (decodeTicketCount counters, zeroed "
+                           "once)");
+    if (a.tickets) {
+      if (reinterpret_cast<uintptr_t>(a.tickets) % 4 != 0)
+        return Status::error("tickets is not 4-byte aligned");
+      const int64_t need = decodeTicketCount(a, kernel);
+      if (a.ticketCount < need)
+        return Status::error("tickets has " + std::to_string(a.ticketCount) + " counters; " +
+                             "the fused combine needs " + std::to_string(need) +
+                             " (decodeTicketCount: batch x kv heads x row tiles)");
+      const ByteRange t{reinterpret_cast<uintptr_t>(a.tickets),
+                        reinterpret_cast<uintptr_t>(a.tickets) + size_t(need) * 4};
+      const ByteRange w{reinterpret_cast<uintptr_t>(a.workspace),
+                        reinterpret_cast<uintptr_t>(a.workspace) + ws.bytes};
+      for (auto [name, range] : {std::pair{"the workspace", w}, {"o", o}})
+        if (t.overlaps(range))
+          return Status::error(std::string("tickets shares memory with ") + name);
+    }
   }
   return Status::success();
 }
@@ -606,6 +642,7 @@ Status AttentionKernel::launchDecode(const DecodeArgs &args, void *stream) const
   p.q = args.q, p.k = args.k, p.v = args.v, p.o = args.o, p.lse = args.lse;
   p.partial_o = splits > 1 ? reinterpret_cast<float *>(work) : nullptr;
   p.partial_lse = splits > 1 ? reinterpret_cast<float *>(work + ws.lseOffset) : nullptr;
+  p.tickets = decodeFusesCombine(args, info, splits) ? args.tickets : nullptr;
   p.cu_seqlens_q = args.cuSeqlensQ, p.cu_seqlens_k = args.cuSeqlensK;
   p.seqlens_k = args.seqlensK, p.block_table = args.blockTable;
   p.batch = args.batch, p.heads = args.heads, p.kv_heads = args.kvHeads;
@@ -623,7 +660,7 @@ Status AttentionKernel::launchDecode(const DecodeArgs &args, void *stream) const
                                         unsigned(args.batch), unsigned(info.threads), 1, 1,
                                         unsigned(info.sharedBytes), s, params, nullptr),
                         "cuLaunchKernel(decode)");
-      !st || splits == 1)
+      !st || splits == 1 || p.tickets) // fused: the decode kernel combines
     return st;
   const int warpsPerBlock = std::max(info.combineThreads / 32, 1);
   const int64_t cells = int64_t(args.batch) * args.qLen * args.heads;

@@ -33,35 +33,78 @@ struct Image {
 };
 
 struct Section {
-  uint32_t type = 0, link = 0;
+  uint32_t name = 0, type = 0, link = 0;
   uint64_t offset = 0, size = 0, entrySize = 0;
 };
 
 constexpr uint32_t kSymtab = 2; // SHT_SYMTAB
 constexpr uint32_t kNobits = 8; // SHT_NOBITS: no data in the image
-} // namespace
 
-Status sieve::readCubinLaunchInfo(const std::vector<char> &cubin, CubinLaunchInfo &out) {
-  auto bad = [](const std::string &why) { return Status::error("cubin: " + why); };
-  const Image img{cubin};
-  if (!img.has(0, 64) || std::memcmp(cubin.data(), "\x7f" "ELF", 4) != 0)
-    return bad("not an ELF image");
-  if (cubin[4] != 2 || cubin[5] != 1)
-    return bad("not a little-endian 64-bit ELF image");
-  const uint64_t shoff = img.read<uint64_t>(0x28);
-  const uint16_t shentsize = img.read<uint16_t>(0x3a), shnum = img.read<uint16_t>(0x3c);
-  if (shentsize < 64 || !img.has(shoff, uint64_t(shentsize) * shnum))
-    return bad("its section headers lie outside the image");
-  auto section = [&](uint32_t i) {
+/// The section headers of a checked ELF64 little-endian image.
+struct Elf {
+  const Image img;
+  uint64_t shoff = 0;
+  uint16_t shentsize = 0, shnum = 0, shstrndx = 0;
+
+  Section section(uint32_t i) const {
     const uint64_t h = shoff + uint64_t(i) * shentsize;
     Section s;
+    s.name = img.read<uint32_t>(h);
     s.type = img.read<uint32_t>(h + 4);
     s.offset = img.read<uint64_t>(h + 24);
     s.size = img.read<uint64_t>(h + 32);
     s.link = img.read<uint32_t>(h + 40);
     s.entrySize = img.read<uint64_t>(h + 56);
     return s;
-  };
+  }
+};
+
+Status bad(const std::string &why) { return Status::error("cubin: " + why); }
+
+Status openElf(const std::vector<char> &cubin, Elf &elf) {
+  const Image &img = elf.img;
+  if (!img.has(0, 64) || std::memcmp(cubin.data(), "\x7f" "ELF", 4) != 0)
+    return bad("not an ELF image");
+  if (cubin[4] != 2 || cubin[5] != 1)
+    return bad("not a little-endian 64-bit ELF image");
+  elf.shoff = img.read<uint64_t>(0x28);
+  elf.shentsize = img.read<uint16_t>(0x3a), elf.shnum = img.read<uint16_t>(0x3c);
+  elf.shstrndx = img.read<uint16_t>(0x3e);
+  if (elf.shentsize < 64 || !img.has(elf.shoff, uint64_t(elf.shentsize) * elf.shnum))
+    return bad("its section headers lie outside the image");
+  return Status::success();
+}
+} // namespace
+
+Status sieve::readCubinCodeBytes(const std::vector<char> &cubin, const std::string &function,
+                                 uint64_t &bytes) {
+  Elf elf{Image{cubin}};
+  if (Status s = openElf(cubin, elf); !s)
+    return s;
+  if (elf.shstrndx == 0 || elf.shstrndx >= elf.shnum)
+    return bad("no section name table");
+  const Section names = elf.section(elf.shstrndx);
+  if (names.type == kNobits || !elf.img.has(names.offset, names.size))
+    return bad("a malformed section name table");
+  const std::string want = ".text." + function;
+  for (uint32_t i = 0; i < elf.shnum; ++i) {
+    const Section s = elf.section(i);
+    if (s.name >= names.size || names.size - s.name <= want.size() ||
+        std::memcmp(cubin.data() + names.offset + s.name, want.c_str(), want.size() + 1) != 0)
+      continue;
+    bytes = s.size;
+    return Status::success();
+  }
+  return bad("no code section for " + function);
+}
+
+Status sieve::readCubinLaunchInfo(const std::vector<char> &cubin, CubinLaunchInfo &out) {
+  Elf elf{Image{cubin}};
+  if (Status s = openElf(cubin, elf); !s)
+    return s;
+  const Image &img = elf.img;
+  const uint16_t shnum = elf.shnum;
+  auto section = [&](uint32_t i) { return elf.section(i); };
   for (uint32_t i = 0; i < shnum; ++i) {
     const Section symtab = section(i);
     if (symtab.type != kSymtab)

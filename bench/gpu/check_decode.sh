@@ -15,10 +15,13 @@
 #
 #   bash bench/gpu/check_decode.sh SIEVE OUT [FLEX_ANCHOR_PY]
 # PARTS (default "check sanitize time anchor") picks the parts to run, so the
-# run fits the device tool's 10-minute calls.
+# run fits the device tool's 10-minute calls. DECODE_EXTRA adds options to
+# every sieve run of the check, sanitize and time parts (e.g.
+# DECODE_EXTRA="--combine fused" checks the fused combine).
 set -u
 sieve=$1 out=$2 anchor=${3:-}
 parts=${PARTS:-check sanitize time anchor}
+read -r -a extra_opts <<< "${DECODE_EXTRA:-}"
 has() { case " $parts " in *" $1 "*) return 0;; esac; return 1; }
 mkdir -p "$out"
 export SIEVE_CACHE_DIR=${SIEVE_CACHE_DIR:-/tmp/sieve-cache}
@@ -34,7 +37,9 @@ pass=0 total=0
 check() {  # check NAME ARGS...
   local name=$1; shift
   total=$((total + 1))
-  if timeout 120 "$sieve" run "$@" --check --json > "$out/c.json" 2>> "$out/checks.err"; then
+  local opts=(${extra_opts[@]+"${extra_opts[@]}"})
+  case " $* " in *" --splits 1 "*) opts=();; esac  # one split: nothing to combine
+  if timeout 120 "$sieve" run "$@" ${opts[@]+"${opts[@]}"} --check --json > "$out/c.json" 2>> "$out/checks.err"; then
     pass=$((pass + 1))
   else
     fail=1
@@ -94,7 +99,7 @@ fi
 if has sanitize && command -v compute-sanitizer > /dev/null; then
   for tool in memcheck racecheck; do
     if timeout 300 compute-sanitizer --tool $tool --error-exitcode 9 "$sieve" run builtin:power_attention \
-        --seq-lens 1200,300 --q-len 4 --heads 4 --kv-heads 2 --page-size 16 --splits 3 --check \
+        --seq-lens 1200,300 --q-len 4 --heads 4 --kv-heads 2 --page-size 16 --splits 3 ${extra_opts[@]+"${extra_opts[@]}"} --check \
         > "$out/sanitizer_$tool.log" 2>&1; then
       note "compute-sanitizer $tool: clean ($(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$out/sanitizer_$tool.log" | head -1))"
     else
@@ -104,7 +109,7 @@ if has sanitize && command -v compute-sanitizer > /dev/null; then
     # A narrow CTA (32-key tiles: 2 warps split each stage).
     if timeout 300 compute-sanitizer --tool $tool --error-exitcode 9 "$sieve" run \
         '{"block_size": 32, "mask": {"intersect": ["causal", {"union": [{"window": {"blocks": 2}}, {"power_of_two": {}}]}]}}' \
-        --seq-lens 1300,77 --q-len 5 --heads 4 --kv-heads 1 --page-size 32 --splits 4 --check \
+        --seq-lens 1300,77 --q-len 5 --heads 4 --kv-heads 1 --page-size 32 --splits 4 ${extra_opts[@]+"${extra_opts[@]}"} --check \
         > "$out/sanitizer_${tool}_narrow.log" 2>&1; then
       note "compute-sanitizer $tool (32-key tiles): clean"
     else
@@ -124,7 +129,7 @@ for p in power_attention causal; do
         for pg in 0 64; do
           extra=""; [ "$pg" != 0 ] && extra="--page-size $pg"
           if timeout 120 "$sieve" run builtin:$p --decode --seq-len $n --q-len $q --heads 32 --kv-heads $kvh \
-              $extra --graph --repeat 50 --json > "$out/t.json" 2>> "$out/timing.err"; then
+              $extra ${extra_opts[@]+"${extra_opts[@]}"} --graph --repeat 50 --json > "$out/t.json" 2>> "$out/timing.err"; then
             python3 -c "import json; d=json.load(open('$out/t.json')); print(json.dumps(d))" >> "$out/decode_timing.jsonl"
             note "$(python3 -c "
 import json; d=json.load(open('$out/t.json'))

@@ -50,17 +50,6 @@ if has profile && command -v ncu > /dev/null; then
       builtin:power_attention --decode --heads 32 --repeat 1 $args 2> /dev/null \
       | grep -E "sieve_attention|duration|inst_executed" | head -6 | sed "s/^/[$args] /" >> "$summary"
   done
-  # The walk's run search out of line (-DSIEVE_WALK_NOINLINE: 66 KB of code
-  # instead of 108 KB) against the default, same steps, timed.
-  for opt in "" --nvrtc-option=-DSIEVE_WALK_NOINLINE; do
-    for args in "--seq-len 131072 --q-len 1 --kv-heads 8" "--seq-len 131072 --q-len 1 --kv-heads 32" \
-                "--seq-len 32768 --q-len 16 --kv-heads 8"; do
-      # shellcheck disable=SC2086
-      timeout 60 "$sieve" run builtin:power_attention --decode --heads 32 --repeat 50 $args $opt \
-        --json > "$out/noinline.json" 2>> "$out/noinline.err" &&
-        python3 -c "import json; d=json.load(open('$out/noinline.json')); print('decode %s %s: %.1f us' % ('$args', '$opt' or 'inlined walk', d['median_us']))" >> "$summary"
-    done
-  done
   timeout 120 ncu -k regex:decode --launch-count 1 --section WarpStateStats --section SourceCounters \
     --section InstructionStats --section LaunchStats "$sieve" run builtin:power_attention --decode \
     --seq-len 131072 --q-len 1 --heads 32 --kv-heads 8 --repeat 1 > "$out/ncu_decode_step.txt" 2>&1

@@ -252,6 +252,7 @@ class Kernel:
     def __init__(self, handle, head_dim, dtype):
         self._handle, self.head_dim, self.dtype = handle, head_dim, dtype
         self._workspaces = {}  # stream -> [DeviceArray] (sieve.attention's decode splits)
+        self._tickets = {}  # stream -> zeroed ticket arrays, the last the largest
         self._workspaces_lock = threading.Lock()
 
     def __del__(self):
@@ -276,6 +277,13 @@ class Kernel:
                   ctypes.byref(splits), ctypes.byref(size))
         return splits.value, size.value
 
+    def decode_tickets(self, args: _lib.DecodeArgs) -> int:
+        """The fused combine's ticket count for a decode launch."""
+        count = ctypes.c_int64()
+        _lib.call("sieve_kernel_decode_tickets", self._handle, ctypes.byref(args),
+                  ctypes.byref(count))
+        return count.value
+
     def launch_decode(self, args: _lib.DecodeArgs, stream: int = 0):
         _lib.call("sieve_kernel_launch_decode", self._handle, ctypes.byref(args),
                   ctypes.c_void_p(stream or None))
@@ -288,7 +296,10 @@ class Kernel:
         it), so no launch waits for the device; launches are issued under a
         lock, so threads sharing a stream cannot swap the buffer under one
         another. (A step needing a new buffer allocates, which a CUDA graph
-        capture refuses: warm it up at the largest size first.)"""
+        capture refuses: warm it up at the largest size first.) The fused
+        combine's tickets are kept the same way, zeroed when allocated (a
+        launch leaves them zero), and the C API's auto policy decides
+        whether a launch uses them."""
         splits, size = self.decode_workspace(args)
         args.splits = splits
         with self._workspaces_lock:
@@ -298,6 +309,14 @@ class Kernel:
                     grown = max(size, 2 * kept[-1].nbytes if kept else 0)
                     kept.append(DeviceArray(((grown + 3) // 4,), "fp32"))
                 args.workspace, args.workspace_bytes = kept[-1].data, size
+                count = self.decode_tickets(args)
+                tickets = self._tickets.setdefault(stream, [])
+                if not tickets or tickets[-1].shape[0] < count:
+                    import numpy as np
+                    grown = max(count, 2 * tickets[-1].shape[0] if tickets else 0)
+                    # float32 zeros are the same bytes as uint32 zeros.
+                    tickets.append(DeviceArray.from_numpy(np.zeros(grown, np.float32)))
+                args.tickets, args.ticket_count = tickets[-1].data, tickets[-1].shape[0]
             self.launch_decode(args, stream)
 
     def backward_workspace(self, args: _lib.BackwardArgs) -> int:

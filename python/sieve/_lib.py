@@ -49,6 +49,7 @@ class DecodeArgs(ctypes.Structure):
         ("q_stride", c_int64 * 3), ("k_stride", c_int64 * 3),
         ("v_stride", c_int64 * 3), ("o_stride", c_int64 * 3),
         ("scale", ctypes.c_float),
+        ("tickets", c_void_p), ("ticket_count", c_int64), ("combine", c_int),
     ]
 
 
@@ -109,6 +110,8 @@ _PROTOTYPES = {
                                               _PTR(c_size_t), c_char_p, c_size_t]),
     "sieve_kernel_launch_decode": (c_int, [c_void_p, _PTR(DecodeArgs), c_void_p, c_char_p,
                                            c_size_t]),
+    "sieve_kernel_decode_tickets": (c_int, [c_void_p, _PTR(DecodeArgs), _PTR(c_int64),
+                                            c_char_p, c_size_t]),
     "sieve_kernel_backward_workspace": (c_int, [c_void_p, _PTR(BackwardArgs), _PTR(c_size_t),
                                                 c_char_p, c_size_t]),
     "sieve_kernel_launch_backward": (c_int, [c_void_p, _PTR(BackwardArgs), c_void_p, c_char_p,

@@ -290,16 +290,22 @@ static int emitResources(LoadedSpec &spec, api::CompileRequest request,
   const codegen::KernelConfig &c = result.config;
   // Every entry point of the module, the main one first.
   std::vector<KernelResources> entries;
+  std::vector<uint64_t> codeBytes; // each entry's machine code, from the cubin
   for (const char *entry : codegen::entryPoints(c.variant->operation)) {
     KernelResources r;
     if (!parsePtxasLog(result.log, entry, r))
       return cli::error(std::string("ptxas reported no resources for ") + entry + ":\n" +
                         result.log);
+    uint64_t bytes = 0;
+    if (Status s = readCubinCodeBytes(result.binary, entry, bytes); !s)
+      return cli::error(s.message);
     entries.push_back(r);
+    codeBytes.push_back(bytes);
   }
-  auto json = [](const KernelResources &r) {
+  auto json = [](const KernelResources &r, uint64_t code) {
     return nlohmann::ordered_json{
         {"function", r.function},
+        {"code_bytes", code},
         {"registers", r.registers},
         {"stack_bytes", r.stackBytes},
         {"spill_store_bytes", r.spillStoreBytes},
@@ -307,8 +313,8 @@ static int emitResources(LoadedSpec &spec, api::CompileRequest request,
         {"static_shared_bytes", r.sharedBytes},
         {"ptxas_warnings", r.warnings}};
   };
-  auto line = [](llvm::raw_ostream &os, const KernelResources &r) {
-    os << r.registers << " registers, " << r.spillStoreBytes << " bytes spill stores, "
+  auto line = [](llvm::raw_ostream &os, const KernelResources &r, uint64_t code) {
+    os << code << " bytes of code, " << r.registers << " registers, " << r.spillStoreBytes << " bytes spill stores, "
        << r.spillLoadBytes << " bytes spill loads, " << r.stackBytes << " bytes stack, "
        << r.warnings.size() << " ptxas warnings\n";
     for (const std::string &w : r.warnings)
@@ -335,7 +341,7 @@ static int emitResources(LoadedSpec &spec, api::CompileRequest request,
                                 {"arch", c.target.str()},        {"head_dim", c.headDim},
                                 {"dtype", codegen::dtypeName(c.dtype)},
                                 {"tiles", {c.tileQ, c.tileK}}};
-    const nlohmann::ordered_json main = json(r);
+    const nlohmann::ordered_json main = json(r, codeBytes.front());
     for (auto it = main.begin(); it != main.end(); ++it)
       j[it.key()] = it.value();
     j["threads"] = launch.threads;
@@ -348,14 +354,14 @@ static int emitResources(LoadedSpec &spec, api::CompileRequest request,
       j["shared_bytes_limit"] = nullptr;
     j["tensor_maps"] = launch.tensorMaps;
     j["entries"] = nlohmann::ordered_json::array();
-    for (const KernelResources &e : entries)
-      j["entries"].push_back(json(e));
+    for (size_t i = 0; i < entries.size(); ++i)
+      j["entries"].push_back(json(entries[i], codeBytes[i]));
     os << j.dump(2) << "\n";
   } else {
     os << result.patternName << ": " << c.variant->name << " " << c.target.str() << " hd"
        << c.headDim << " " << codegen::dtypeName(c.dtype) << " " << c.tileQ << "x" << c.tileK
        << ": ";
-    line(os, r);
+    line(os, r, codeBytes.front());
     os << "  launch: " << launch.threads << " threads, " << launch.sharedBytes
        << " bytes of dynamic shared memory";
     if (launch.auxSharedBytes)
@@ -369,7 +375,7 @@ static int emitResources(LoadedSpec &spec, api::CompileRequest request,
     os << "\n";
     for (size_t i = 1; i < entries.size(); ++i) {
       os << "  " << entries[i].function << ": ";
-      line(os, entries[i]);
+      line(os, entries[i], codeBytes[i]);
     }
   }
   return writeOutput(options.output, text, false);

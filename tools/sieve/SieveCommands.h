@@ -73,6 +73,7 @@ struct RunOptions {
   int pageSize = 0;       ///< Paged KV with pages of this many keys.
   std::string blockTable; ///< Paged: int32 [batch, max_pages] file (else random).
   std::string splits = "auto"; ///< Split-KV: N or auto.
+  std::string combine = "auto"; ///< Split-KV: auto, kernel or fused (last-CTA ticket).
   std::string device = "gpu";  ///< gpu, or cpu: the CPU executor.
   std::string lseFile;         ///< Write the LSE (float32).
   bool graph = false;          ///< Decode: also run the step as a CUDA graph.

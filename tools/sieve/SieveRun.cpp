@@ -78,6 +78,9 @@ int cli::runRun(const RunOptions &given) {
     return usageError("--deterministic, --do, --dq, --dk and --dv need --backward");
   if (o.graph && !wantsDecode(o))
     return usageError("--graph captures a decode step: it needs --decode (or the decode layouts)");
+  if ((o.splits != "auto" || o.combine != "auto") && !wantsDecode(o))
+    return usageError("--splits and --combine are for decode: they need --decode (or the decode "
+                      "layouts)");
   if (wantsDecode(o))
     return runDecode(o);
   if (!checkPatternFlag(o.spec, o.pattern))

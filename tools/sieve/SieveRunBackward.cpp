@@ -110,8 +110,8 @@ int cli::runBackward(const RunOptions &o) {
     return usageError("--cubin runs forward kernels; --backward compiles its own");
   if (o.graph)
     return usageError("--graph captures a decode step; it is not for --backward");
-  if (o.splits != "auto")
-    return usageError("--splits is for decode; --backward does not split");
+  if (o.splits != "auto" || o.combine != "auto")
+    return usageError("--splits and --combine are for decode; --backward does not split");
   if (o.device == "cpu" && (!o.kernel.empty() || !o.arch.empty() || !o.nvrtcOptions.empty()))
     return usageError("--device cpu runs the reference: --kernel, --arch and --nvrtc-option are "
                       "for the GPU kernels");

@@ -111,6 +111,8 @@ int cli::runDecode(const RunOptions &o) {
     return usageError("--cubin runs forward kernels; decode compiles its own");
   if (o.graph && o.device == "cpu")
     return usageError("--graph captures the GPU step; --device cpu has none");
+  if (o.combine != "auto" && o.device == "cpu")
+    return usageError("--combine is the GPU kernel's; the CPU executor combines on the host");
   if (o.device == "cpu" && (!o.kernel.empty() || !o.arch.empty() || !o.nvrtcOptions.empty() ||
                             o.repeat))
     return usageError("--device cpu runs the CPU executor: --kernel, --arch, --nvrtc-option and "
@@ -129,6 +131,8 @@ int cli::runDecode(const RunOptions &o) {
                         " or auto, not '" + o.splits + "'");
     splitsAsked = int(v);
   }
+  if (o.combine == "fused" && splitsAsked == 1)
+    return usageError("--combine fused merges splits; --splits 1 has none");
   if (o.heads % o.kvHeads != 0)
     return usageError("--heads (" + std::to_string(o.heads) + ") must be a multiple of --kv-heads (" +
                       std::to_string(o.kvHeads) + ")");
@@ -391,7 +395,26 @@ int cli::runDecode(const RunOptions &o) {
       buf.all.push_back(a.workspace);
       a.workspaceBytes = wsBytes;
     }
+    a.combine = o.combine == "fused"    ? DecodeArgs::Combine::Fused
+                : o.combine == "kernel" ? DecodeArgs::Combine::Kernel
+                                        : DecodeArgs::Combine::Auto;
+    if (o.combine != "kernel" && splits > 1) {
+      // Zeroed once; every launch (the timed and graph-replayed ones too)
+      // leaves them zero.
+      a.ticketCount = decodeTicketCount(a, kernel.info());
+      const std::vector<uint32_t> zeros(size_t(a.ticketCount), 0u);
+      void *tickets = nullptr;
+      if (Status s = deviceAlloc(zeros.size() * 4, &tickets); !s)
+        return error(s.message);
+      buf.all.push_back(tickets);
+      if (Status s = copyToDevice(tickets, zeros.data(), zeros.size() * 4); !s)
+        return error(s.message);
+      a.tickets = static_cast<uint32_t *>(tickets);
+    }
     report["splits"] = splits;
+    report["combine"] = splits == 1                                      ? "none"
+                        : decodeFusesCombine(a, kernel.info(), splits) ? "fused"
+                                                                       : "kernel";
     report["workspace_bytes"] = wsBytes;
     for (Status s : {kernel.launchDecode(a), deviceSynchronize(),
                      copyToHost(out16.data(), dout, out16.size() * 2),

@@ -203,6 +203,11 @@ int main(int argc, char **argv) {
       ->check(kFileName);
   runCmd->add_option("--splits", run.splits, "Decode: split-KV count, 1-64 or auto")
       ->capture_default_str();
+  runCmd->add_option("--combine", run.combine,
+                     "Decode with splits: merge them in a second kernel, fused into the decode "
+                     "kernel's last split CTA, or auto (fused for up to one row per warp)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "kernel", "fused"}));
   runCmd->add_option("--device", run.device,
                      "gpu, or cpu for the CPU executor (decode layouts, --backward)")
       ->capture_default_str()

@@ -25,7 +25,7 @@
 //
 // Split-KV: the grid carries `splits` CTAs per row tile. Each counts the
 // walk's tiles T (warp 0's 32 lanes count a chunk of the key range each,
-// walk::take_split_counted, so a long walk costs a chunk's runs), uses
+// walk::place_split_counted, so a long walk costs a chunk's runs), uses
 // min(splits, max(1, floor(T / kMinSplitTiles))) of them, and CTA s takes tiles
 // [T s / S, T (s + 1) / S) of the walk (as walk::take_split): every attended
 // tile exactly once. With splits > 1 each CTA writes a normalised fp32
@@ -106,7 +106,7 @@ struct DecodeCombine {
   static __device__ __forceinline__ void weigh_row(float (&acc)[kD], const float *src, float w) {
 #pragma unroll
     for (int c = 0; c < kD; c += 4) {
-      const f32x4 v = *(const f32x4 *)(src + c);
+      const f32x4 v = load_cg(src + c);
       if constexpr (kAdd) {
         acc[c] += w * v.x, acc[c + 1] += w * v.y, acc[c + 2] += w * v.z, acc[c + 3] += w * v.w;
       } else {
@@ -135,6 +135,22 @@ struct DecodeCombine {
       }
   }
 
+  /// Loads that bypass L1: in the fused combine the partials were written
+  /// by other SMs (L2 is where they are coherent).
+  static __device__ __forceinline__ f32x4 load_cg(const float *src) {
+    f32x4 v;
+    asm volatile("ld.global.cg.v4.f32 {%0, %1, %2, %3}, [%4];\n"
+                 : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w)
+                 : "l"(src));
+    return v;
+  }
+  static __device__ __forceinline__ float load_cg1(const float *src) {
+    float v;
+    asm volatile("ld.global.cg.f32 %0, [%1];\n" : "=f"(v) : "l"(src));
+    return v;
+  }
+
+  /// The combine kernel: one warp per (query, head) cell.
   static __device__ __forceinline__ void run(const sieve_decode_params &p) {
     const int lane = threadIdx.x & 31;
     const long long item = (long long)blockIdx.x * (kThreads / 32) + (threadIdx.x >> 5);
@@ -145,27 +161,105 @@ struct DecodeCombine {
     const int b = (int)(item / ((long long)p.heads * p.q_len));
     const DecodeSeq seq = DecodeSeq::of(p, b);
     if (i >= seq.q_len) return;
+    cell(p, seq, b, i, h, lane);
+  }
 
-    const long long plane = cells;  // cells per split
+  /// The weights of one cell's splits: lane j reads the LSEs of splits j
+  /// and j + 32 and gets w_s = exp(lse_s - m) (0 for an unused split,
+  /// whose O is never written nor read), with m = max_s lse_s and
+  /// sum = sum_s w_s over the warp.
+  static __device__ __forceinline__ void weights(const sieve_decode_params &p, long long item,
+                                                 int lane, float (&w)[2], float &m, float &sum) {
+    const long long plane = (long long)p.batch * p.q_len * p.heads;  // cells per split
     const int splits = p.splits < kMaxSplits ? p.splits : kMaxSplits;
-    float l[2], w[2];
+    float l[2];
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       const int s = lane + 32 * r;
-      l[r] = s < splits ? p.partial_lse[s * plane + item] : neg_inf();
+      l[r] = s < splits ? load_cg1(p.partial_lse + s * plane + item) : neg_inf();
     }
-    float m = fmax2(l[0], l[1]);
+    m = fmax2(l[0], l[1]);
 #pragma unroll
     for (int x = 16; x >= 1; x >>= 1) m = fmax2(m, shfl_xor(m, x));
-    float sum = 0.f;
+    sum = 0.f;
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
-      // An unused split (lse -inf) weighs 0 and its O, never written, is not read.
       w[r] = l[r] == neg_inf() ? 0.f : ex2((l[r] - m) * kLog2e);
       sum += w[r];
     }
 #pragma unroll
     for (int x = 16; x >= 1; x >>= 1) sum += shfl_xor(sum, x);
+  }
+
+  /// The merged LSE of a cell (lane 0 writes it). sum == 0: no split
+  /// attended anything (o = 0, lse = -inf); a NaN from the inputs stays
+  /// NaN (a test for sum > 0 would turn it into zeros).
+  static __device__ __forceinline__ void store_lse(const sieve_decode_params &p,
+                                                   const DecodeSeq &seq, int i, int h, int lane,
+                                                   float m, float sum) {
+    if (p.lse && lane == 0)
+      p.lse[(seq.q_row0 + i) * p.heads + h] = sum == 0.f ? neg_inf() : m + lg2(sum) * kLn2;
+  }
+
+  /// The fused combine's merge of query i, head h of sequence b, by one
+  /// warp: lane c owns kD / 32 adjacent columns and the warp reads the
+  /// splits' rows in order, kBatch rows in flight per lane. No
+  /// reduce-scatter, so a fraction of cell's code, which matters to a
+  /// decode kernel whose last CTA fetches it cold.
+  static __device__ __forceinline__ void cell_columns(const sieve_decode_params &p,
+                                                      const DecodeSeq &seq, int b, int i, int h,
+                                                      int lane) {
+    constexpr int kPer = kD / 32, kBatch = 8;
+    const long long plane = (long long)p.batch * p.q_len * p.heads;
+    const long long item = ((long long)b * p.q_len + i) * p.heads + h;
+    const int splits = p.splits < kMaxSplits ? p.splits : kMaxSplits;
+    float w[2], m, sum;
+    weights(p, item, lane, w, m, sum);
+    float acc[kPer];
+#pragma unroll
+    for (int c = 0; c < kPer; ++c) acc[c] = 0.f;
+    const float *po = p.partial_o + item * kD + lane * kPer;
+    for (int s0 = 0; s0 < splits; s0 += kBatch) {
+      float ws[kBatch], v[kBatch][kPer];
+#pragma unroll
+      for (int u = 0; u < kBatch; ++u) {
+        const int s = s0 + u;  // the same in every lane
+        const float mine = __shfl_sync(0xffffffffu, (s & 32) ? w[1] : w[0], s & 31);
+        ws[u] = s < splits ? mine : 0.f;
+        if (ws[u] > 0.f) {
+          if constexpr (kPer == 4) {
+            const f32x4 x = load_cg(po + s * plane * kD);
+            v[u][0] = x.x, v[u][1] = x.y, v[u][2] = x.z, v[u][3] = x.w;
+          } else {
+            asm volatile("ld.global.cg.v2.f32 {%0, %1}, [%2];\n"
+                         : "=f"(v[u][0]), "=f"(v[u][1])
+                         : "l"(po + s * plane * kD));
+          }
+        } else {
+#pragma unroll
+          for (int c = 0; c < kPer; ++c) v[u][c] = 0.f;
+        }
+      }
+#pragma unroll
+      for (int u = 0; u < kBatch; ++u)
+#pragma unroll
+        for (int c = 0; c < kPer; ++c) acc[c] += ws[u] * v[u][c];
+    }
+    const float inv = sum == 0.f ? 0.f : 1.f / sum;
+    u16 *go = (u16 *)p.o + seq.offset(p, b, i, h, p.o_stride_b, p.o_stride_h, p.o_stride_r) +
+              lane * kPer;
+#pragma unroll
+    for (int c = 0; c < kPer; c += 2) *(u32 *)(go + c) = Elem::pack2(acc[c] * inv, acc[c + 1] * inv);
+    store_lse(p, seq, i, h, lane, m, sum);
+  }
+
+  /// Merges query i, head h of sequence b: one warp, lane `lane`.
+  static __device__ __forceinline__ void cell(const sieve_decode_params &p, const DecodeSeq &seq,
+                                              int b, int i, int h, int lane) {
+    const long long plane = (long long)p.batch * p.q_len * p.heads;  // cells per split
+    const long long item = ((long long)b * p.q_len + i) * p.heads + h;
+    float w[2], m, sum;
+    weights(p, item, lane, w, m, sum);
 
     // This lane's splits, weighted: acc = w_j o_j + w_{j+32} o_{j+32}.
     float acc[kD];
@@ -184,8 +278,6 @@ struct DecodeCombine {
     exchange<1>(acc, lane);
     // Lane c now holds column q * 32 + c in acc[q * 32]; even lanes pair it
     // with the next lane's column and store both.
-    // sum == 0: no split attended anything (o = 0, lse = -inf). A NaN from
-    // the inputs stays NaN (a test for sum > 0 would turn it into zeros).
     const float inv = sum == 0.f ? 0.f : 1.f / sum;
     u16 *go = (u16 *)p.o + seq.offset(p, b, i, h, p.o_stride_b, p.o_stride_h, p.o_stride_r);
 #pragma unroll
@@ -193,7 +285,7 @@ struct DecodeCombine {
       const float mine = acc[q * 32] * inv, next = shfl_xor(mine, 1);
       if ((lane & 1) == 0) *(u32 *)(go + q * 32 + lane) = Elem::pack2(mine, next);
     }
-    if (p.lse && lane == 0) p.lse[(seq.q_row0 + i) * p.heads + h] = sum == 0.f ? neg_inf() : m + lg2(sum) * kLn2;
+    store_lse(p, seq, i, h, lane, m, sum);
   }
 };
 
@@ -300,33 +392,28 @@ struct DecodeSm80 {
     }
 
     using Rules = typename Pattern::template Rules<false>;
-    walk::TileWalk<Rules> tiles(
-        Rules(walk::Rows::make(q_off + i_first, q_off + i_last, Pattern::kBlockQ, Pattern::kBlockK,
-                               seq.k_len)),
-        0, kTK, seq.k_len);
+    auto rows_walk = [&] {  // the walk of this tile's query positions over the keys
+      return walk::TileWalk<Rules>(Rules(walk::Rows::make(q_off + i_first, q_off + i_last,
+                                                          Pattern::kBlockQ, Pattern::kBlockK,
+                                                          seq.k_len)),
+                                   0, kTK, seq.k_len);
+    };
+    walk::TileWalk<Rules> tiles = rows_walk();
 
-    // This split's share of the walk: warp 0's lanes count a chunk of the
-    // key tiles each (walk::take_split_counted).
-    long long remaining = 1LL << 62;
-    if (p.splits > 1) {
-      __shared__ walk::i64 s_counts[32];
-      if (warp == 0) {
-        walk::i64 c0, c1;
-        walk::chunk_range(tiles.tiles(), lane, 32, c0, c1);
-        s_counts[lane] = tiles.count_range(c0, c1);
-      }
-      __syncthreads();
-      remaining =
-          walk::take_split_counted(tiles, split, p.splits, Cfg::kMinSplitTiles, s_counts, 32);
-      if (remaining == 0) {  // an unused split: say so to the combine
-        if ((lane & 3) == 0)
-#pragma unroll
-          for (int h = 0; h < 2; ++h)
-            if (my_ok[h])
-              p.partial_lse[((long long)split * p.batch * p.q_len + (long long)b * p.q_len + my_i[h]) *
-                                p.heads + my_h[h]] = neg_inf();
-        return;
-      }
+    // Split-KV: this split's share of the walk. Warp 0's lanes count a
+    // chunk of the key tiles each, by passing over every tile of it
+    // (next_after with kInf to skip) in the loop's round -1; then every
+    // thread places the split (walk::place_split_counted) and the first
+    // fetch skips to its first tile.
+    const bool counting = p.splits > 1;
+    long long remaining = walk::kInf;  // tiles this split still takes
+    bool unused = false;               // a split past the walk's share: no tiles
+    walk::i64 skip = 0;                // tiles the next fetch passes over
+    if (counting && warp == 0) {
+      walk::i64 c0, c1;
+      walk::chunk_range(tiles.tiles(), lane, 32, c0, c1);
+      tiles = tiles.chunk(c0, c1);
+      skip = walk::kInf;  // an empty chunk ends at once: a count of 0
     }
 
     const Kv kv = Kv::make(p, b, kvh);
@@ -334,24 +421,8 @@ struct DecodeSm80 {
     const u32 s_k = s_q + kQBytes;
     const u32 s_v = s_k + kStages * kKVBytes;
 
-    TileQueue<kStages - 1> queue;
-    int load_stage = 0;
-    auto issue = [&](int slot) {  // loads this split's next tile, if any, into a queue slot
-      int t = -1;
-      bool f = false;
-      if (remaining > 0 && tiles.next(t, f)) {
-        --remaining;
-        load_kv(s_k + load_stage * kKVBytes, s_v + load_stage * kKVBytes, kv, t * kTK, seq.k_len,
-                tid);
-      } else {
-        remaining = 0, t = -1;
-      }
-      queue.set(slot, t, f);
-      sm80::cp_async_commit();
-      load_stage = load_stage + 1 == kStages ? 0 : load_stage + 1;
-    };
-
-    // Prologue: the packed Q rows ride in group 0 with tile 0.
+    // The packed Q rows ride in the first copy group, with the first tile
+    // (and, split, under the count).
     {
       const int r0 = tid / kChunks, ch = tid % kChunks;
       const u16 *gq = (const u16 *)p.q;
@@ -366,28 +437,70 @@ struct DecodeSm80 {
         sm80::cp_async16(s_q + sm80::swz<kChunks>(r, ch), src, ok);
       }
     }
-#pragma unroll
-    for (int i = 0; i < kStages - 1; ++i) issue(i);
 
+    // One loop issues every tile, the prologue's included, so the walk's
+    // tile fetch (for PowerAttention the largest piece of code in the
+    // kernel) is inlined once: a short decode CTA fetches its code cold on
+    // every SM (docs/decode.md). The first kStages - 1 rounds only issue;
+    // every later one takes the oldest tile, waits for it, issues the next
+    // into the stage the previous round freed and computes.
+    TileQueue<kStages - 1> queue;
     typename Math::Warp w;
     w.init(lane);
     const float sl2 = p.scale * kLog2e;
-    sm80::cp_async_wait<kStages - 2>();
-    __syncthreads();
-#pragma unroll
-    for (int kk = 0; kk < kD / 16; ++kk)
-      sm80::ldsm_x4(w.qf[kk], s_q + w.voff[kk & 3] + (kk >> 2) * 128);
     const u32 slice = (u32)(warp * kWK * kChunks * 16);  // this warp's keys in a stage
-
-    int stage = 0;
-    for (;;) {
-      int tile;
-      bool full;
-      queue.pop(tile, full);
-      if (tile < 0) break;
-      sm80::cp_async_wait<kStages - 2>();
-      __syncthreads();
-      issue(kStages - 2);
+    int load_stage = 0, stage = 0;
+#pragma unroll 1
+    for (int round = counting ? -1 : 0;; ++round) {
+      const bool warm = round >= kStages - 1;
+      int tile = -1;
+      bool full = false;
+      if (warm) {
+        queue.front(tile, full);
+        if (tile < 0) break;
+        sm80::cp_async_wait<kStages - 2>();
+        __syncthreads();
+        if (round == kStages - 1) {  // Q rode in the first group
+#pragma unroll
+          for (int kk = 0; kk < kD / 16; ++kk)
+            sm80::ldsm_x4(w.qf[kk], s_q + w.voff[kk & 3] + (kk >> 2) * 128);
+        }
+      }
+      {  // this split's next tile, if any, into load_stage (round -1: the count)
+        int t = -1;
+        bool f = false;
+        const bool got = (round < 0 ? warp == 0 : remaining > 0) && tiles.next_after(skip, t, f);
+        if (round < 0) {
+          __shared__ walk::i64 s_counts[32];
+          if (warp == 0) s_counts[lane] = walk::kInf - skip;  // a count never takes a tile
+          __syncthreads();
+          tiles = rows_walk();
+          remaining = walk::place_split_counted(tiles, split, p.splits, Cfg::kMinSplitTiles,
+                                                s_counts, 32, skip);
+          if (remaining == 0) {  // an unused split: say so to the combine
+            if ((lane & 3) == 0)
+#pragma unroll
+              for (int h = 0; h < 2; ++h)
+                if (my_ok[h])
+                  p.partial_lse[((long long)split * p.batch * p.q_len + (long long)b * p.q_len +
+                                 my_i[h]) * p.heads + my_h[h]] = neg_inf();
+            unused = true;
+            break;  // to the ticket, past the merge
+          }
+          continue;
+        }
+        if (got) {
+          --remaining;
+          load_kv(s_k + load_stage * kKVBytes, s_v + load_stage * kKVBytes, kv, t * kTK,
+                  seq.k_len, tid);
+        } else {
+          remaining = 0, t = -1;
+        }
+        queue.push(t, f);
+        sm80::cp_async_commit();
+        load_stage = load_stage + 1 == kStages ? 0 : load_stage + 1;
+      }
+      if (!warm) continue;
       typename Math::Slice s[1];
       Math::qk(s, w, s_q, s_k + stage * kKVBytes + slice, 0);
       if (needs_mask<kTK>(tile, full, seq.k_len))
@@ -395,10 +508,48 @@ struct DecodeSm80 {
       Math::softmax_pv(s, w, s_v + stage * kKVBytes + slice, sl2);
       stage = stage + 1 == kStages ? 0 : stage + 1;
     }
+    sm80::cp_async_commit();  // an unused split's Q copies are in no group yet
     sm80::cp_async_wait<0>();
     __syncthreads();  // every warp is past its last stage: the merge reuses them
-    merge_and_store(p, w, seq, b, split, r_first, rows, group, kvh, lane, warp,
-                    (float *)(smem + kQBytes));
+    if (!unused)  // an unused split has written its -inf LSE
+      merge_and_store(p, w, seq, b, split, r_first, rows, group, kvh, lane, warp,
+                      (float *)(smem + kQBytes));
+    if (p.splits > 1 && p.tickets) combine_if_last(p, seq, b, kvh, row_tile, r_first, rows, group);
+  }
+
+  /// The fused combine. Every split CTA of a row tile, used or not, takes a
+  /// ticket after writing its partials; the one that takes the last merges
+  /// the splits of the tile's rows, one warp per row (DecodeCombine::cell_columns),
+  /// so no combine kernel runs. atom.inc wraps the ticket to 0 at the last
+  /// (splits - 1), which leaves the tickets zeroed for the next launch.
+  /// Each thread's fence orders its partials before the ticket (and, in
+  /// the last CTA, the ticket before its reads of the others' partials,
+  /// which go to L2).
+  static __device__ __forceinline__ void combine_if_last(const sieve_decode_params &p,
+                                                         const DecodeSeq &seq, int b, int kvh,
+                                                         int row_tile, int r_first, int rows,
+                                                         int group) {
+    __shared__ int s_last;
+    asm volatile("fence.acq_rel.gpu;\n" ::: "memory");
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      const long long t =
+          ((long long)b * p.kv_heads + kvh) * (long long)(gridDim.x / p.splits) + row_tile;
+      unsigned old;
+      asm volatile("atom.global.inc.u32 %0, [%1], %2;\n"
+                   : "=r"(old)
+                   : "l"(p.tickets + t), "r"((unsigned)p.splits - 1)
+                   : "memory");
+      s_last = old == (unsigned)p.splits - 1;
+    }
+    __syncthreads();
+    if (!s_last) return;
+    asm volatile("fence.acq_rel.gpu;\n" ::: "memory");
+    const int lane = threadIdx.x & 31, n = walk::min_(kTQ, rows - r_first);
+    for (int r = threadIdx.x >> 5; r < n; r += kWarps) {
+      const int pr = r_first + r;
+      DecodeCombine<Cfg>::cell_columns(p, seq, b, pr / group, kvh * group + pr % group, lane);
+    }
   }
 
   /// The epilogue: merges the warps' online-softmax states row by row

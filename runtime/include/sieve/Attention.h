@@ -105,6 +105,20 @@ struct DecodeArgs {
   /// Caller-provided scratch for splits > 1: decodeWorkspace says how big.
   void *workspace = nullptr;
   size_t workspaceBytes = 0;
+  /// For splits > 1, the fused combine's tickets: the last split CTA of
+  /// each row tile merges the splits and no second kernel runs. At least
+  /// decodeTicketCount(args, kernel) 32-bit counters that are zero before
+  /// the first launch that uses them (allocate and zero them once); every
+  /// launch leaves them zero. One launch at a time per array, like the
+  /// workspace. Null: the combine kernel.
+  uint32_t *tickets = nullptr;
+  int64_t ticketCount = 0;
+  /// How splits are merged: Auto fuses the combine when tickets are given
+  /// and a row tile holds at most one row per warp of the decode CTA (one
+  /// query of a GQA group up to 4: measured faster there on an H200, slower
+  /// with 16 queries; docs/performance.md); Kernel always launches the
+  /// combine kernel; Fused always fuses it (tickets required).
+  enum class Combine { Auto, Kernel, Fused } combine = Combine::Auto;
   /// Element strides (batch, head, row) of q and o, and of dense K and V;
   /// paged K and V: (page, head, slot). With cuSeqlens* the batch stride is
   /// unused (rows are packed).
@@ -135,6 +149,14 @@ int chooseDecodeSplits(const DecodeArgs &args, const KernelInfo &kernel, int mul
 
 /// Workspace bytes a decode launch with `splits` splits needs (0 for 1).
 size_t decodeWorkspaceBytes(const DecodeArgs &args, int splits);
+
+/// Tickets the fused combine of a launch of `args` needs: one per row tile
+/// of each sequence and KV head (batch x kvHeads x row tiles).
+int64_t decodeTicketCount(const DecodeArgs &args, const KernelInfo &kernel);
+
+/// Whether a launch of `args` with `splits` splits fuses its combine (see
+/// DecodeArgs::combine).
+bool decodeFusesCombine(const DecodeArgs &args, const KernelInfo &kernel, int splits);
 
 /// One backward launch: dq, dk and dv of forward attention, from the
 /// forward's o and lse (natural log, [batch, heads, qLen] float32) and the

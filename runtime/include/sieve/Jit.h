@@ -71,6 +71,11 @@ struct CubinLaunchInfo {
 /// symbol table or no `sieve_launch` of the expected size, or the symbol's
 /// data lies outside the image.
 Status readCubinLaunchInfo(const std::vector<char> &cubin, CubinLaunchInfo &out);
+/// The bytes of machine code of entry `function` (its `.text.<function>`
+/// section), read from the cubin's ELF image. A short kernel fetches its
+/// code cold on every SM, so the size is a cost of its own (docs/decode.md).
+Status readCubinCodeBytes(const std::vector<char> &cubin, const std::string &function,
+                          uint64_t &bytes);
 
 /// Compiles self-contained CUDA source to PTX and a cubin for options.arch.
 Status compileCuda(const std::string &source, const std::string &name,

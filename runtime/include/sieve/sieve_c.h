@@ -100,7 +100,21 @@ typedef struct {
   size_t workspace_bytes;
   int64_t q_stride[3], k_stride[3], v_stride[3], o_stride[3]; /* paged K/V: page, head, slot */
   float scale;                  /* 0: 1 / sqrt(head_dim) */
+  /* The fused combine (sieve::DecodeArgs::tickets): sieve_kernel_decode_tickets
+   * counters, zeroed once, left zero by every launch; NULL: the combine
+   * kernel. combine: SIEVE_COMBINE_AUTO (fused for up to one row per warp
+   * when tickets are given), _KERNEL or _FUSED. */
+  uint32_t *tickets;
+  int64_t ticket_count;
+  int combine;
 } sieve_decode_args;
+
+enum { SIEVE_COMBINE_AUTO = 0, SIEVE_COMBINE_KERNEL = 1, SIEVE_COMBINE_FUSED = 2 };
+
+/* The tickets (32-bit counters) the fused combine of a launch of `args`
+ * needs: batch x kv_heads x row tiles. */
+int sieve_kernel_decode_tickets(const sieve_kernel *kernel, const sieve_decode_args *args,
+                                int64_t *count, char *error, size_t error_size);
 
 /* Fills contiguous strides: q, o [batch or total, q_len, heads, head_dim];
  * K, V [batch, k_len, kv_heads, head_dim], or with a block table

@@ -21,7 +21,7 @@
 #ifndef SIEVE_KERNEL_ABI_H
 #define SIEVE_KERNEL_ABI_H
 
-#define SIEVE_KERNEL_ABI_VERSION 5
+#define SIEVE_KERNEL_ABI_VERSION 6
 
 #define SIEVE_LAUNCH_SYMBOL "sieve_launch"
 #define SIEVE_FWD_ENTRY "sieve_attention_fwd"
@@ -125,12 +125,19 @@ typedef struct sieve_fwd_params {
  * batch * q_len, heads, d], normalised) and partial_lse (float32 [splits,
  * batch * q_len, heads]); unused splits write lse = -inf. The combine merges
  * them into o and lse. With splits == 1 the partials are unused and the
- * decode entry writes o and lse itself. */
+ * decode entry writes o and lse itself.
+ *
+ * tickets (splits > 1, optional): int32 [batch, kv_heads, row tiles], zero
+ * before the launch. Non-null fuses the combine: each split CTA of a row
+ * tile increments its ticket after writing its partials, and the last one
+ * merges the tile's rows (the combine entry is not launched); the last also
+ * returns the ticket to 0, so the array stays zeroed between launches. */
 typedef struct sieve_decode_params {
   const void *q, *k, *v;
   void *o;
   float *lse;
   float *partial_o, *partial_lse;
+  unsigned *tickets;
   const int *cu_seqlens_q, *cu_seqlens_k, *seqlens_k, *block_table;
   int batch, heads, kv_heads, q_len, k_len;
   int splits, page_size, max_pages, num_pages;

@@ -144,6 +144,9 @@ TEST(SieveCApi, DecodeArgumentsMatchTheCppApi) {
   size_t bytes = 0;
   EXPECT_NE(sieve_kernel_decode_workspace(nullptr, &c, &splits, &bytes, error, sizeof error), 0);
   EXPECT_STREQ(error, "kernel is null");
+  int64_t tickets = 0;
+  EXPECT_NE(sieve_kernel_decode_tickets(nullptr, &c, &tickets, error, sizeof error), 0);
+  EXPECT_STREQ(error, "kernel is null");
   sieve_set_decode_strides(nullptr); // no crash
 }
 

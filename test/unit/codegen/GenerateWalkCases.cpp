@@ -44,12 +44,20 @@ int main(int argc, char **argv) {
      << "  for (int l = 0; l < lanes; ++l) {\n"
      << "    sieve::walk::i64 c0, c1;\n"
      << "    sieve::walk::chunk_range(w.tiles(), l, lanes, c0, c1);\n"
-     << "    counts[l] = w.count_range(c0, c1);\n"
+     // Counted as the decode kernel counts: next_after over the chunk.
+     << "    auto cw = w.chunk(c0, c1);\n"
+     << "    sieve::walk::i64 n = sieve::walk::kInf;\n"
+     << "    int j;\n    bool f;\n"
+     << "    if (cw.next_after(n, j, f)) return -1;  // a count never takes a tile\n"
+     << "    counts[l] = sieve::walk::kInf - n;\n"
+     << "    if (counts[l] != w.count_range(c0, c1)) return -2;\n"
      << "  }\n"
-     << "  const long long n =\n"
-     << "      sieve::walk::take_split_counted(w, s, splits, min_tiles, counts.data(), lanes);\n"
+     // As the decode kernel: the skip rides on the first tile's fetch.
+     << "  sieve::walk::i64 skip;\n"
+     << "  const long long n = sieve::walk::place_split_counted(w, s, splits, min_tiles,\n"
+     << "                                                       counts.data(), lanes, skip);\n"
      << "  int j;\n  bool f;\n"
-     << "  for (long long i = 0; i < n && w.next(j, f); ++i) t.push_back({j, f});\n"
+     << "  for (long long i = 0; i < n && w.next_after(skip, j, f); ++i) t.push_back({j, f});\n"
      << "  return n;\n}\n";
   os << "const WalkCase kWalkCases[] = {\n";
   for (size_t i = 0; i < cases.size(); ++i) {

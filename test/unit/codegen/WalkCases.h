@@ -19,7 +19,8 @@ struct WalkCase {
   long long (*split)(long long lo, long long hi, long long tile, long long end, int s, int splits,
                      int min_tiles, std::vector<std::pair<int, bool>> &tiles);
   /// The same share taken with the count split over `lanes` chunks of the
-  /// tile range (walk::take_split_counted, as the decode kernel's warp does).
+  /// tile range and the walk started by next_after (walk::place_split_counted,
+  /// as the decode kernel does).
   long long (*splitLanes)(long long lo, long long hi, long long tile, long long end, int s,
                           int splits, int min_tiles, int lanes,
                           std::vector<std::pair<int, bool>> &tiles);

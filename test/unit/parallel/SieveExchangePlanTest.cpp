@@ -160,8 +160,9 @@ void checkPlan(const mask::Pattern &pattern, const ExchangeOptions &o, bool exac
     for (const Round &round : plan.rounds)
       EXPECT_EQ(round.offset & (round.offset - 1), 0);
   }
-  if (plan.schedule == Schedule::direct)
+  if (plan.schedule == Schedule::direct) {
     EXPECT_EQ(plan.total.received, plan.total.needed); // nothing relayed
+  }
 }
 } // namespace
 

@@ -53,6 +53,29 @@ TEST(SieveCubin, TheLaunchInfoIsReadFromTheImage) {
     EXPECT_EQ(got[i], (i + 1) * 11) << "field " << i;
 }
 
+TEST(SieveCubin, AnEntrysCodeBytesAreItsTextSection) {
+  std::string why;
+  if (!haveNvrtc(why))
+    GTEST_SKIP() << why;
+  const std::vector<char> cubin = cubinWithLaunch(12);
+  uint64_t bytes = 0;
+  Status s = readCubinCodeBytes(cubin, "k", bytes);
+  ASSERT_TRUE(s) << s.message;
+  // A few instructions of 16 bytes each, and less than the image.
+  EXPECT_GT(bytes, 16u);
+  EXPECT_EQ(bytes % 16, 0u);
+  EXPECT_LT(bytes, cubin.size());
+  EXPECT_EQ(readCubinCodeBytes(cubin, "no_such_entry", bytes).message,
+            "cubin: no code section for no_such_entry");
+  EXPECT_EQ(readCubinCodeBytes({}, "k", bytes).message, "cubin: not an ELF image");
+  // A truncated image is an error, never a read past its end.
+  for (size_t cut = 0; cut < cubin.size(); cut += 97) {
+    const std::vector<char> part(cubin.begin(), cubin.begin() + cut);
+    uint64_t b = 0;
+    (void)readCubinCodeBytes(part, "k", b);
+  }
+}
+
 TEST(SieveCubin, ABadImageIsAnErrorNotACrash) {
   CubinLaunchInfo li;
   EXPECT_EQ(readCubinLaunchInfo({}, li).message, "cubin: not an ELF image");

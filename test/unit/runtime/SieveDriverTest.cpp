@@ -41,6 +41,7 @@ struct Fake {
   std::vector<std::string> graphCalls;
   int blocksPerSm = 0;               // 0: no occupancy query in the driver
   std::vector<unsigned> launchedGridX; // grid x of each launch
+  std::vector<unsigned *> launchedTickets; // a decode launch's params.tickets
 };
 Fake *fake;
 
@@ -96,7 +97,9 @@ Api fakeApi() {
     return attribute == CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES && value > 0 ? 0 : 1;
   };
   a.launchKernel = [](CUfunction f, unsigned gridX, unsigned, unsigned, unsigned, unsigned, unsigned,
-                      unsigned shared, CUstream stream, void **, void **) {
+                      unsigned shared, CUstream stream, void **params, void **) {
+    if (fake->info.operation == SIEVE_ABI_OP_DECODE && params)
+      fake->launchedTickets.push_back(static_cast<sieve_decode_params *>(params[0])->tickets);
     fake->launched.push_back(f);
     fake->launchedGridX.push_back(gridX);
     fake->launchedOn.push_back(stream);
@@ -291,6 +294,72 @@ TEST_F(SieveDriver, DecodeSplitsFillOneWaveOfTheDriversOccupancy) {
     EXPECT_EQ(state.launchedNames, (std::vector<std::string>{SIEVE_DECODE_ENTRY, SIEVE_COMBINE_ENTRY}));
     EXPECT_EQ(state.launchedGridX, (std::vector<unsigned>{unsigned(want), 32u}));
   }
+}
+
+TEST_F(SieveDriver, TicketsFuseTheCombineIntoTheDecodeLaunch) {
+  state.info = {SIEVE_KERNEL_ABI_VERSION, SIEVE_ABI_OP_DECODE, SIEVE_ABI_KV_DENSE,
+                SIEVE_ABI_BF16, 128, 16, 64, 128, 102400, 32, 0};
+  DecodeArgs d;
+  auto at = [](uintptr_t a) { return reinterpret_cast<void *>(a); };
+  d.q = at(0x100000000), d.k = at(0x200000000), d.v = at(0x300000000), d.o = at(0x400000000);
+  d.batch = 3, d.heads = 32, d.kvHeads = 8, d.qLen = 16, d.kLen = 4096, d.splits = 5;
+  d.setContiguousStrides();
+  AttentionKernel kernel;
+  ASSERT_TRUE(AttentionKernel::load(kCubin, kernel));
+  int splits = 0;
+  size_t bytes = 0;
+  ASSERT_TRUE(kernel.decodeWorkspace(d, splits, bytes));
+  d.workspace = at(0x500000000), d.workspaceBytes = bytes;
+  // 16 queries x a group of 4 = 64 packed rows: 4 row tiles of 16, for
+  // each of 3 sequences and 8 KV heads.
+  ASSERT_EQ(decodeTicketCount(d, kernel.info()), 3 * 8 * 4);
+  auto launch = [&](uintptr_t tickets, int64_t count) {
+    d.tickets = static_cast<uint32_t *>(at(tickets)), d.ticketCount = count;
+    state.launchedNames.clear(), state.launchedTickets.clear();
+    return kernel.launchDecode(d);
+  };
+  // Auto: 16 rows per tile are more than the CTA's 4 warps, so the combine
+  // kernel runs although tickets are given.
+  ASSERT_TRUE(launch(0x600000000, 96));
+  EXPECT_EQ(state.launchedNames, (std::vector<std::string>{SIEVE_DECODE_ENTRY, SIEVE_COMBINE_ENTRY}));
+  EXPECT_EQ(state.launchedTickets[0], nullptr);
+  d.combine = DecodeArgs::Combine::Fused;
+  Status s = launch(0x600000000, 96);
+  ASSERT_TRUE(s) << s.message;
+  EXPECT_EQ(state.launchedNames, (std::vector<std::string>{SIEVE_DECODE_ENTRY}));
+  EXPECT_EQ(state.launchedTickets, (std::vector<unsigned *>{static_cast<unsigned *>(at(0x600000000))}));
+  // Without tickets (and not forced): the combine kernel, and the decode
+  // kernel sees none.
+  d.combine = DecodeArgs::Combine::Auto;
+  ASSERT_TRUE(launch(0, 0));
+  EXPECT_EQ(state.launchedNames, (std::vector<std::string>{SIEVE_DECODE_ENTRY, SIEVE_COMBINE_ENTRY}));
+  EXPECT_EQ(state.launchedTickets[0], nullptr);
+  // Bad tickets are errors before anything launches.
+  d.combine = DecodeArgs::Combine::Fused;
+  EXPECT_EQ(launch(0x600000000, 95).message,
+            "tickets has 95 counters; the fused combine needs 96 (decodeTicketCount: batch x kv "
+            "heads x row tiles)");
+  EXPECT_EQ(launch(0x600000002, 96).message, "tickets is not 4-byte aligned");
+  EXPECT_EQ(launch(0x500000000 + 64, 96).message, "tickets shares memory with the workspace");
+  EXPECT_EQ(launch(0, 0).message,
+            "the fused combine needs tickets (decodeTicketCount counters, zeroed once)");
+  EXPECT_TRUE(state.launchedNames.empty());
+  // Auto with one query: 4 rows per tile, one per warp, so it fuses; Kernel
+  // never does.
+  d.qLen = 1, d.combine = DecodeArgs::Combine::Auto;
+  ASSERT_TRUE(kernel.decodeWorkspace(d, splits, bytes));
+  d.workspaceBytes = bytes;
+  ASSERT_TRUE(launch(0x600000000, decodeTicketCount(d, kernel.info())));
+  EXPECT_EQ(state.launchedNames, (std::vector<std::string>{SIEVE_DECODE_ENTRY}));
+  d.combine = DecodeArgs::Combine::Kernel;
+  ASSERT_TRUE(launch(0x600000000, decodeTicketCount(d, kernel.info())));
+  EXPECT_EQ(state.launchedNames, (std::vector<std::string>{SIEVE_DECODE_ENTRY, SIEVE_COMBINE_ENTRY}));
+  EXPECT_EQ(state.launchedTickets[0], nullptr);
+  // One split writes o itself: tickets are not used (nor checked).
+  d.splits = 1, d.workspace = nullptr, d.workspaceBytes = 0;
+  ASSERT_TRUE(launch(0x600000002, 0));
+  EXPECT_EQ(state.launchedNames, (std::vector<std::string>{SIEVE_DECODE_ENTRY}));
+  EXPECT_EQ(state.launchedTickets[0], nullptr);
 }
 
 TEST_F(SieveDriver, AGraphCapturesLaunchesOnItsOwnStream) {
