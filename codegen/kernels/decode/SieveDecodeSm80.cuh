@@ -203,13 +203,13 @@ struct DecodeCombine {
 
   /// The fused combine's merge of query i, head h of sequence b, by one
   /// warp: lane c owns kD / 32 adjacent columns and the warp reads the
-  /// splits' rows in order, kBatch rows in flight per lane. No
+  /// splits' rows in order, 16 rows in flight per lane. No
   /// reduce-scatter, so a fraction of cell's code, which matters to a
   /// decode kernel whose last CTA fetches it cold.
   static __device__ __forceinline__ void cell_columns(const sieve_decode_params &p,
                                                       const DecodeSeq &seq, int b, int i, int h,
                                                       int lane) {
-    constexpr int kPer = kD / 32, kBatch = 8;
+    constexpr int kPer = kD / 32, kBatch = 16;
     const long long plane = (long long)p.batch * p.q_len * p.heads;
     const long long item = ((long long)b * p.q_len + i) * p.heads + h;
     const int splits = p.splits < kMaxSplits ? p.splits : kMaxSplits;
@@ -402,9 +402,9 @@ struct DecodeSm80 {
 
     // Split-KV: this split's share of the walk. Warp 0's lanes count a
     // chunk of the key tiles each, by passing over every tile of it
-    // (next_after with kInf to skip) in the loop's round -1; then every
-    // thread places the split (walk::place_split_counted) and the first
-    // fetch skips to its first tile.
+    // (next_after with kInf to skip) in the loop's round -1, and a warp scan
+    // of the counts places the split (as walk::place_split_counted); the
+    // first fetch skips to its first tile.
     const bool counting = p.splits > 1;
     long long remaining = walk::kInf;  // tiles this split still takes
     bool unused = false;               // a split past the walk's share: no tiles
@@ -471,12 +471,36 @@ struct DecodeSm80 {
         bool f = false;
         const bool got = (round < 0 ? warp == 0 : remaining > 0) && tiles.next_after(skip, t, f);
         if (round < 0) {
-          __shared__ walk::i64 s_counts[32];
-          if (warp == 0) s_counts[lane] = walk::kInf - skip;  // a count never takes a tile
+          // Warp 0 scans its lanes' counts (a count never takes a tile:
+          // kInf - skip is the chunk's) and names the chunk holding the
+          // split's first tile, as walk::place_split_counted does (which
+          // the host tests), without 32 dependent shared-memory reads.
+          __shared__ walk::i64 s_place[3];  // tiles taken, the chunk, tiles before it
+          if (warp == 0) {
+            const int mine = (int)(walk::kInf - skip);
+            int incl = mine;  // tiles in chunks 0..lane
+#pragma unroll
+            for (int d = 1; d < 32; d <<= 1) {
+              const int up = __shfl_up_sync(0xffffffffu, incl, d);
+              if (lane >= d) incl += up;
+            }
+            const int total = __shfl_sync(0xffffffffu, incl, 31);
+            walk::i64 first, last;
+            const walk::i64 n =
+                walk::split_share(total, split, p.splits, Cfg::kMinSplitTiles, first, last);
+            const unsigned past = __ballot_sync(0xffffffffu, incl > first);
+            if (lane == (past ? __ffs(past) - 1 : 31))
+              s_place[0] = n, s_place[1] = lane, s_place[2] = first - (incl - mine);
+          }
           __syncthreads();
           tiles = rows_walk();
-          remaining = walk::place_split_counted(tiles, split, p.splits, Cfg::kMinSplitTiles,
-                                                s_counts, 32, skip);
+          remaining = s_place[0];
+          if (remaining > 0) {
+            walk::i64 c0, c1;
+            walk::chunk_range(tiles.tiles(), s_place[1], 32, c0, c1);
+            tiles.seek(c0);
+            skip = s_place[2];
+          }
           if (remaining == 0) {  // an unused split: say so to the combine
             if ((lane & 3) == 0)
 #pragma unroll
@@ -522,29 +546,29 @@ struct DecodeSm80 {
   /// the splits of the tile's rows, one warp per row (DecodeCombine::cell_columns),
   /// so no combine kernel runs. atom.inc wraps the ticket to 0 at the last
   /// (splits - 1), which leaves the tickets zeroed for the next launch.
-  /// Each thread's fence orders its partials before the ticket (and, in
-  /// the last CTA, the ticket before its reads of the others' partials,
-  /// which go to L2).
+  /// Thread 0 takes the ticket with acq_rel semantics at GPU scope between
+  /// two barriers: the release carries the CTA's partials (ordered before
+  /// it by the first barrier) and, in the last CTA, the acquire orders the
+  /// other splits' partials before every thread's reads (after the second
+  /// barrier; they go to L2). One fence per CTA, not one per warp.
   static __device__ __forceinline__ void combine_if_last(const sieve_decode_params &p,
                                                          const DecodeSeq &seq, int b, int kvh,
                                                          int row_tile, int r_first, int rows,
                                                          int group) {
     __shared__ int s_last;
-    asm volatile("fence.acq_rel.gpu;\n" ::: "memory");
-    __syncthreads();
+    __syncthreads();  // the CTA's partials are written
     if (threadIdx.x == 0) {
       const long long t =
           ((long long)b * p.kv_heads + kvh) * (long long)(gridDim.x / p.splits) + row_tile;
       unsigned old;
-      asm volatile("atom.global.inc.u32 %0, [%1], %2;\n"
+      asm volatile("atom.acq_rel.gpu.global.inc.u32 %0, [%1], %2;\n"
                    : "=r"(old)
                    : "l"(p.tickets + t), "r"((unsigned)p.splits - 1)
                    : "memory");
       s_last = old == (unsigned)p.splits - 1;
     }
-    __syncthreads();
+    __syncthreads();  // the last CTA's threads read after the acquire
     if (!s_last) return;
-    asm volatile("fence.acq_rel.gpu;\n" ::: "memory");
     const int lane = threadIdx.x & 31, n = walk::min_(kTQ, rows - r_first);
     for (int r = threadIdx.x >> 5; r < n; r += kWarps) {
       const int pr = r_first + r;
