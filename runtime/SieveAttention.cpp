@@ -484,7 +484,7 @@ int sieve::chooseDecodeSplits(const DecodeArgs &a, const KernelInfo &k, int mult
   // us, 8 splits 32.3 us (docs/performance.md, 2026-12-02, fifth session).
   const int64_t places = int64_t(std::max(blocksPerSm, 1)) * std::max(multiprocessors, 1);
   int64_t splits = places / std::max<int64_t>(ctas, 1);
-  splits = std::min<int64_t>({splits, kMaxDecodeSplits, std::max<int64_t>(1, keyTiles / 2)});
+  splits = std::min<int64_t>({splits, kMaxAutoDecodeSplits, std::max<int64_t>(1, keyTiles / 2)});
   return int(std::max<int64_t>(splits, 1));
 }
 

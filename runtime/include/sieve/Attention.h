@@ -132,6 +132,11 @@ struct DecodeArgs {
 
 /// The largest split count a decode launch takes.
 constexpr int kMaxDecodeSplits = 64;
+/// The largest split count chooseDecodeSplits picks: past 16 a split's
+/// count and placement and the merge cost more than its fewer tiles save
+/// (H200, fused combine: 128K 32/8 one query 18.8 us with 16 splits, 20.9
+/// with one wave's 33; 32K 17.9 against 19.2; docs/performance.md).
+constexpr int kMaxAutoDecodeSplits = 16;
 
 /// Checks a decode launch against the kernel (a decode module): pointers,
 /// alignment, lengths, strides against the extents, page size (16-256, a
@@ -142,7 +147,7 @@ Status validateDecode(const DecodeArgs &args, const KernelInfo &kernel, int spli
 /// The split count for `args` on a device with `multiprocessors` SMs, each
 /// holding `blocksPerSm` blocks of the decode kernel (the driver's occupancy
 /// at load; two on an H200): the most whose CTAs fit the device at once (one
-/// wave; at least 1), at most kMaxDecodeSplits and at most one per two key
+/// wave; at least 1), at most kMaxAutoDecodeSplits and at most one per two key
 /// tiles (the kernel also stops at its walk's tile count).
 int chooseDecodeSplits(const DecodeArgs &args, const KernelInfo &kernel, int multiprocessors,
                        int blocksPerSm = 2);

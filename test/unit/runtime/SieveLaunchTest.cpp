@@ -227,11 +227,17 @@ TEST(SieveLaunch, DecodeSplitsFollowTheDevice) {
   const KernelInfo k = decodeKernel(false);
   // 3 x 8 CTAs of one row tile (4 queries x 4 heads = 16 rows) on 132 SMs.
   EXPECT_EQ(chooseDecodeSplits(a, k, 132), 11);
+  // 8 KV heads would fit 33 splits in a wave; auto stops at 16.
+  a.batch = 1;
+  a.kLen = 131072;
+  EXPECT_EQ(chooseDecodeSplits(a, k, 132), kMaxAutoDecodeSplits);
+  a.kLen = 5000;
   // One wave: 32 KV heads of one row tile take 8 splits (256 of the 264
   // places), not 9 (288: a second wave of 24 CTAs).
   a.batch = 1, a.kvHeads = 32, a.heads = 32;
   EXPECT_EQ(chooseDecodeSplits(a, k, 132), 8);
-  const int cap = std::min(kMaxDecodeSplits, 5000 / 64 / 2); // splits <= half the key tiles
+  // At most 16, and at most half the key tiles.
+  const int cap = std::min(kMaxAutoDecodeSplits, 5000 / 64 / 2);
   for (int kv : {1, 2, 3, 5, 7, 8, 13, 24, 32, 64, 100, 264, 1000}) {
     a.kvHeads = kv, a.heads = kv;
     const int s = chooseDecodeSplits(a, k, 132);
