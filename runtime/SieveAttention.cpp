@@ -587,7 +587,7 @@ Status sieve::validateDecode(const DecodeArgs &a, const KernelInfo &kernel, int 
     if (a.combine == DecodeArgs::Combine::Fused && !a.tickets)
       return Status::error("the fused combine needs tickets (decodeTicketCount counters, zeroed "
                            "once)");
-    if (a.tickets) {
+    if (decodeFusesCombine(a, kernel, splits)) { // tickets unused otherwise
       if (reinterpret_cast<uintptr_t>(a.tickets) % 4 != 0)
         return Status::error("tickets is not 4-byte aligned");
       const int64_t need = decodeTicketCount(a, kernel);
@@ -599,7 +599,12 @@ Status sieve::validateDecode(const DecodeArgs &a, const KernelInfo &kernel, int 
                         reinterpret_cast<uintptr_t>(a.tickets) + size_t(need) * 4};
       const ByteRange w{reinterpret_cast<uintptr_t>(a.workspace),
                         reinterpret_cast<uintptr_t>(a.workspace) + ws.bytes};
-      for (auto [name, range] : {std::pair{"the workspace", w}, {"o", o}})
+      // The lse rows the launch writes ([totalQ or batch x qLen, heads]).
+      const size_t lseRows = size_t(packedQ ? a.totalQ : int64_t(a.batch) * a.qLen);
+      const ByteRange l{reinterpret_cast<uintptr_t>(a.lse),
+                        reinterpret_cast<uintptr_t>(a.lse) + (a.lse ? lseRows * a.heads * 4 : 0)};
+      for (auto [name, range] :
+           {std::pair{"the workspace", w}, {"o", o}, {"lse", l}, {"q", q}, {"k", k}, {"v", v}})
         if (t.overlaps(range))
           return Status::error(std::string("tickets shares memory with ") + name);
     }

@@ -296,7 +296,8 @@ class Kernel:
         it), so no launch waits for the device; launches are issued under a
         lock, so threads sharing a stream cannot swap the buffer under one
         another. (A step needing a new buffer allocates, which a CUDA graph
-        capture refuses: warm it up at the largest size first.) The fused
+        capture refuses: warm it up first at the largest batch, heads and
+        query count it will capture, which sizes both.) The fused
         combine's tickets are kept the same way, zeroed when allocated (a
         launch leaves them zero), and the C API's auto policy decides
         whether a launch uses them."""

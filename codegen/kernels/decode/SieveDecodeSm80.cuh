@@ -24,13 +24,15 @@
 // decode: ~700 per 64-key tile per warp, docs/performance.md.)
 //
 // Split-KV: the grid carries `splits` CTAs per row tile. Each counts the
-// walk's tiles T (warp 0's 32 lanes count a chunk of the key range each,
-// walk::place_split_counted, so a long walk costs a chunk's runs), uses
+// walk's tiles T (warp 0's 32 lanes count a chunk of the key range each by
+// passing over it, so a long walk costs a chunk's runs, and a warp scan of
+// the counts places the split as walk::place_split_counted does), uses
 // min(splits, max(1, floor(T / kMinSplitTiles))) of them, and CTA s takes tiles
 // [T s / S, T (s + 1) / S) of the walk (as walk::take_split): every attended
 // tile exactly once. With splits > 1 each CTA writes a normalised fp32
-// partial O and its LSE, and DecodeCombine merges them by LSE; unused
-// splits write LSE -inf. With splits == 1 the CTA writes o and lse itself.
+// partial O and its LSE (unused splits: LSE -inf), merged by LSE in
+// DecodeCombine: a second kernel, or, with tickets, the row tile's last CTA
+// (combine_if_last). With splits == 1 the CTA writes o and lse itself.
 //
 // The math (Q K^T, online softmax, P V) is FwdSm80's on a 16-row by
 // kTK / kWarps-key slice, Q in registers; the loader addresses every row

@@ -110,14 +110,17 @@ struct DecodeArgs {
   /// decodeTicketCount(args, kernel) 32-bit counters that are zero before
   /// the first launch that uses them (allocate and zero them once); every
   /// launch leaves them zero. One launch at a time per array, like the
-  /// workspace. Null: the combine kernel.
+  /// workspace: counters left non-zero (an array not zeroed, shared by two
+  /// streams at once, or a launch that was aborted) give wrong results
+  /// until they are zeroed again. Null: the combine kernel.
   uint32_t *tickets = nullptr;
   int64_t ticketCount = 0;
   /// How splits are merged: Auto fuses the combine when tickets are given
-  /// and a row tile holds at most one row per warp of the decode CTA (one
-  /// query of a GQA group up to 4: measured faster there on an H200, slower
-  /// with 16 queries; docs/performance.md); Kernel always launches the
-  /// combine kernel; Fused always fuses it (tickets required).
+  /// and a row tile holds at most one row per warp of the decode CTA (with
+  /// 64-key tiles, 4 warps: one query of a GQA group up to 4; measured
+  /// faster there on an H200, slower with 16 queries; docs/performance.md);
+  /// Kernel always launches the combine kernel; Fused always fuses it
+  /// (tickets required when there is more than one split).
   enum class Combine { Auto, Kernel, Fused } combine = Combine::Auto;
   /// Element strides (batch, head, row) of q and o, and of dense K and V;
   /// paged K and V: (page, head, slot). With cuSeqlens* the batch stride is

@@ -127,7 +127,7 @@ typedef struct sieve_fwd_params {
  * them into o and lse. With splits == 1 the partials are unused and the
  * decode entry writes o and lse itself.
  *
- * tickets (splits > 1, optional): int32 [batch, kv_heads, row tiles], zero
+ * tickets (splits > 1, optional): uint32 [batch, kv_heads, row tiles], zero
  * before the launch. Non-null fuses the combine: each split CTA of a row
  * tile increments its ticket after writing its partials, and the last one
  * merges the tile's rows (the combine entry is not launched); the last also

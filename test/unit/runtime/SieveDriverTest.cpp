@@ -268,14 +268,25 @@ TEST_F(SieveDriver, TheBackwardLaunchesItsEntriesInOrder) {
   EXPECT_EQ(state.launchedShared, (std::vector<int>{0, 107520, 82944}));
 }
 
-TEST_F(SieveDriver, DecodeSplitsFillOneWaveOfTheDriversOccupancy) {
-  state.info = {SIEVE_KERNEL_ABI_VERSION, SIEVE_ABI_OP_DECODE, SIEVE_ABI_KV_DENSE,
-                SIEVE_ABI_BF16, 128, 16, 64, 128, 102400, 32, 0};
+namespace {
+void *at(uintptr_t a) { return reinterpret_cast<void *>(a); }
+
+/// A head-dim-128 decode module (16-row tiles, 64-key tiles, 4 warps, a
+/// 32-thread combine) in the fake driver, and a dense launch for it.
+DecodeArgs decodeModule(sieve_launch_info &info, int batch, int heads, int kvHeads, int qLen,
+                        int kLen) {
+  info = {SIEVE_KERNEL_ABI_VERSION, SIEVE_ABI_OP_DECODE, SIEVE_ABI_KV_DENSE,
+          SIEVE_ABI_BF16, 128, 16, 64, 128, 102400, 32, 0};
   DecodeArgs d;
-  auto at = [](uintptr_t a) { return reinterpret_cast<void *>(a); };
   d.q = at(0x100000000), d.k = at(0x200000000), d.v = at(0x300000000), d.o = at(0x400000000);
-  d.heads = d.kvHeads = 32, d.qLen = 1, d.kLen = 131072;
+  d.batch = batch, d.heads = heads, d.kvHeads = kvHeads, d.qLen = qLen, d.kLen = kLen;
   d.setContiguousStrides();
+  return d;
+}
+} // namespace
+
+TEST_F(SieveDriver, DecodeSplitsFillOneWaveOfTheDriversOccupancy) {
+  DecodeArgs d = decodeModule(state.info, 1, 32, 32, 1, 131072);
   // 32 CTAs per split on 132 SMs: 2 blocks per SM (the default when the
   // driver cannot say) take 8 splits, 1 block 4, 3 blocks 12.
   for (auto [perSm, want] : {std::pair{0, 8}, {1, 4}, {3, 12}}) {
@@ -297,13 +308,8 @@ TEST_F(SieveDriver, DecodeSplitsFillOneWaveOfTheDriversOccupancy) {
 }
 
 TEST_F(SieveDriver, TicketsFuseTheCombineIntoTheDecodeLaunch) {
-  state.info = {SIEVE_KERNEL_ABI_VERSION, SIEVE_ABI_OP_DECODE, SIEVE_ABI_KV_DENSE,
-                SIEVE_ABI_BF16, 128, 16, 64, 128, 102400, 32, 0};
-  DecodeArgs d;
-  auto at = [](uintptr_t a) { return reinterpret_cast<void *>(a); };
-  d.q = at(0x100000000), d.k = at(0x200000000), d.v = at(0x300000000), d.o = at(0x400000000);
-  d.batch = 3, d.heads = 32, d.kvHeads = 8, d.qLen = 16, d.kLen = 4096, d.splits = 5;
-  d.setContiguousStrides();
+  DecodeArgs d = decodeModule(state.info, 3, 32, 8, 16, 4096);
+  d.splits = 5;
   AttentionKernel kernel;
   ASSERT_TRUE(AttentionKernel::load(kCubin, kernel));
   int splits = 0;
@@ -341,6 +347,7 @@ TEST_F(SieveDriver, TicketsFuseTheCombineIntoTheDecodeLaunch) {
             "heads x row tiles)");
   EXPECT_EQ(launch(0x600000002, 96).message, "tickets is not 4-byte aligned");
   EXPECT_EQ(launch(0x500000000 + 64, 96).message, "tickets shares memory with the workspace");
+  EXPECT_EQ(launch(0x100000000 + 4096, 96).message, "tickets shares memory with q");
   EXPECT_EQ(launch(0, 0).message,
             "the fused combine needs tickets (decodeTicketCount counters, zeroed once)");
   EXPECT_TRUE(state.launchedNames.empty());
