@@ -9,8 +9,9 @@ line per (keys, kv heads), printed as each finishes:
     OUT=... python3 bench/gpu/flex_decode_queries.py --q-len 16 --seq-lens 131072 --kv-heads 32,8
 
 Needs torch >= 2.5 with CUDA, Triton, and the sieve package (PYTHONPATH
-python/, SIEVE_LIBRARY at libsieve.so.0) for the mask. Not run on a GPU
-yet (bench/gpu/pending.sh, part "flexq", runs it beside sieve).
+python/, SIEVE_LIBRARY at libsieve.so.0) for the mask. bench/gpu/pending.sh, part
+"flexq", runs it beside sieve (first on an H200 in the sixth session of
+2026-12-02: docs/performance.md).
 """
 
 import argparse

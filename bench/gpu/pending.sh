@@ -16,7 +16,7 @@
 #            a regression run now), through $SIEVE_LIBRARY (default:
 #            libsieve.so.0 beside SIEVE's bin/, in ../lib) (~1 min);
 #   flexq    FlexAttention's decode with 16 queries on sieve's mask
-#            (flex_decode_queries.py, not run yet) beside sieve's, 128K,
+#            (flex_decode_queries.py; ran in the sixth session) beside sieve's, 128K,
 #            32/32 and 32/8 (~2 min).
 #
 #   PARTS="check profile" bash bench/gpu/pending.sh SIEVE OUT [FLEX_ANCHOR_PY]
