@@ -277,8 +277,12 @@ void emitRules(std::ostream &os, const mask::Pattern &p) {
 const char *templateName(const KernelVariant &v) {
   if (v.operation == Operation::Decode)
     return "sieve::dev::DecodeSm80";
-  if (v.operation == Operation::Backward)
-    return std::string(v.name) == "bwd-sm90-wgmma" ? "sieve::dev::BwdSm90" : "sieve::dev::BwdSm80";
+  if (v.operation == Operation::Backward) {
+    const std::string name = v.name;
+    return name == "bwd-sm90-2wg"     ? "sieve::dev::BwdSm90TwoWg"
+           : name == "bwd-sm90-wgmma" ? "sieve::dev::BwdSm90"
+                                      : "sieve::dev::BwdSm80";
+  }
   if (std::string(v.name) == "fwd-sm90-ws")
     return "sieve::dev::FwdSm90Ws";
   return std::string(v.name) == "fwd-sm90-wgmma" ? "sieve::dev::FwdSm90" : "sieve::dev::FwdSm80";
@@ -342,8 +346,11 @@ mlir::FailureOr<std::string> codegen::emitKernelSource(PlanOp plan, const Kernel
     os << kSieveDecodeSm80 << "\n";
   if (backward)
     os << kSieveBwdSm80 << "\n";
-  if (std::string(v.name) == "bwd-sm90-wgmma")
+  const bool bwdSm90 = std::string(v.name) == "bwd-sm90-wgmma", bwdTwoWg = std::string(v.name) == "bwd-sm90-2wg";
+  if (bwdSm90 || bwdTwoWg)
     os << kSieveSwizzle << "\n" << kSieveSm90 << "\n" << kSieveBwdSm90 << "\n";
+  if (bwdTwoWg)
+    os << kSieveBwdSm90TwoWg << "\n";
   os << emitPatternCode(*m) << "\n"
      << "struct SieveKernelConfig {\n"
      << "  using Elem = sieve::dev::" << (c.dtype == DType::FP16 ? "Fp16" : "Bf16") << ";\n"
@@ -366,8 +373,13 @@ mlir::FailureOr<std::string> codegen::emitKernelSource(PlanOp plan, const Kernel
                                                              {SIEVE_BWD_ENTRY, "run"},
                                                              {SIEVE_BWD_POST_ENTRY, "post"},
                                                              {SIEVE_BWD_DQ_ENTRY, "run_dq"}};
+    // The main entry has kThreads; pre, post and dq kAuxThreads
+    // (sieve_launch_info.aux_threads).
     for (auto [entry, fn] : entries)
-      os << bounds << "    " << entry << "(const sieve_bwd_params p) {\n"
+      os << (entry == std::string(SIEVE_BWD_ENTRY)
+                 ? bounds
+                 : "extern \"C\" __global__ void __launch_bounds__(SieveKernel::kAuxThreads, 1)\n")
+         << "    " << entry << "(const sieve_bwd_params p) {\n"
          << "  SieveKernel::" << fn << "(p);\n}\n\n";
     return os.str();
   }

@@ -132,6 +132,14 @@ const std::vector<KernelVariant> &codegen::kernelVariants() {
       {"bwd-sm90-wgmma", Operation::Backward, KvLayout::Dense,
        "backward: bwd-sm80-mma's walk and structure with the five matmuls as Hopper wgmma",
        "sm_90a", true},
+      // Verified on an H200 (sm_90a; docs/performance.md, 2026-12-02, seventh
+      // session): 31 gradient checks, memcheck/racecheck/synccheck clean;
+      // 1.04-1.07x bwd-sm90-wgmma with atomic dQ, so the default where it
+      // applies (deterministic, bwd-sm90-wgmma is ~10% faster).
+      {"bwd-sm90-2wg", Operation::Backward, KvLayout::Dense,
+       "backward: two wgmma warpgroups per 128-key tile sharing each query tile's copies, dQ "
+       "through shared memory and one bulk reduce-add per query tile",
+       "sm_90a; head dim 128; a key block that is a multiple of 128", true},
   };
   return table;
 }
@@ -210,9 +218,23 @@ std::optional<KernelConfig> configure(const KernelVariant &v, const KernelReques
     c.tileK = blockK % 128 == 0 ? 128 : 64;
     return c;
   }
-  if (std::string(v.name) == "bwd-sm90-wgmma" && !(r.target == Target{90, true})) {
+  const bool bwdTwoWg = std::string(v.name) == "bwd-sm90-2wg";
+  if ((std::string(v.name) == "bwd-sm90-wgmma" || bwdTwoWg) && !(r.target == Target{90, true})) {
     why = "it needs sm_90a (wgmma), not " + r.target.str();
     return std::nullopt;
+  }
+  if (bwdTwoWg) {
+    // Two warpgroups of 64 keys; dQ splits into one 64-column block each.
+    if (r.headDim != 128) {
+      why = "it takes head dim 128, not " + std::to_string(r.headDim);
+      return std::nullopt;
+    }
+    if (blockK % 128 != 0) {
+      why = "its 128-key tiles must divide the pattern's key block " + std::to_string(blockK);
+      return std::nullopt;
+    }
+    c.tileQ = 64, c.tileK = 128, c.warps = 8, c.stages = 2;
+    return c;
   }
   if (v.operation == Operation::Backward) {
     // 4 warps of 16 rows both ways (key rows in the main kernel, query rows
@@ -285,7 +307,7 @@ std::optional<KernelConfig> codegen::chooseKernel(const KernelRequest &r, int64_
   // forward on sm_90a, else mma.sync); failing that, an unverified one.
   static const char *const kPreference[] = {"fwd-sm90-ws", "fwd-sm90-wgmma", "fwd-sm80-mma",
                                             "decode-sm80-mma",
-                                            "decode-sm80-mma-paged", "bwd-sm90-wgmma",
+                                            "decode-sm80-mma-paged", "bwd-sm90-2wg", "bwd-sm90-wgmma",
                                             "bwd-sm80-mma"};
   for (bool verified : {true, false})
     for (const char *name : kPreference) {

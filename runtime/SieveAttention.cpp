@@ -327,6 +327,7 @@ struct AttentionKernel::Impl {
     info.dtype = li.dtype == SIEVE_ABI_FP16 ? ElementType::FP16 : ElementType::BF16;
     info.tileQ = li.tile_q, info.tileK = li.tile_k;
     info.threads = li.threads, info.sharedBytes = li.shared_bytes;
+    info.auxThreads = li.aux_threads > 0 ? li.aux_threads : li.threads;
     return Status::success();
   }
 };
@@ -605,19 +606,22 @@ Status AttentionKernel::launchBackward(const BackwardArgs &args, void *stream) c
   CUstream s = reinterpret_cast<CUstream>(stream);
   const unsigned queryTiles = unsigned(layout.qPad / info.tileQ);
   const unsigned keyTiles = unsigned((int64_t(args.kLen) + info.tileK - 1) / info.tileK);
-  auto launch = [&](CUfunction f, unsigned x, unsigned y, int shared, const char *what) {
-    return check(a->launchKernel(f, x, y, unsigned(args.batch), unsigned(info.threads), 1, 1,
+  auto launch = [&](CUfunction f, unsigned x, unsigned y, int threads, int shared,
+                    const char *what) {
+    return check(a->launchKernel(f, x, y, unsigned(args.batch), unsigned(threads), 1, 1,
                                  unsigned(shared), s, params, nullptr),
                  what);
   };
-  if (Status st = launch(loaded.pre, queryTiles, unsigned(args.heads), 0, "cuLaunchKernel(bwd pre)"); !st)
+  const int aux = info.auxThreads;  // pre, post and dq
+  if (Status st = launch(loaded.pre, queryTiles, unsigned(args.heads), aux, 0, "cuLaunchKernel(bwd pre)");
+      !st)
     return st;
-  if (Status st = launch(loaded.function, keyTiles, unsigned(args.kvHeads), info.sharedBytes,
-                         "cuLaunchKernel(bwd)");
+  if (Status st = launch(loaded.function, keyTiles, unsigned(args.kvHeads), info.threads,
+                         info.sharedBytes, "cuLaunchKernel(bwd)");
       !st)
     return st;
   if (args.deterministic)
-    return launch(loaded.dq, queryTiles, unsigned(args.heads), info.auxSharedBytes,
+    return launch(loaded.dq, queryTiles, unsigned(args.heads), aux, info.auxSharedBytes,
                   "cuLaunchKernel(bwd dq)");
-  return launch(loaded.post, queryTiles, unsigned(args.heads), 0, "cuLaunchKernel(bwd post)");
+  return launch(loaded.post, queryTiles, unsigned(args.heads), aux, 0, "cuLaunchKernel(bwd post)");
 }

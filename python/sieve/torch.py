@@ -21,7 +21,8 @@ allocator: CUDA-graph capturable), more the forward kernel.
 
 Backward: gradients flow to query, key and value through sieve's backward
 kernels (torch.ops.sieve.attention_backward: sieve's choice of backward kernel
-for the device, bwd-sm90-wgmma on Hopper and bwd-sm80-mma elsewhere; the
+for the device: on Hopper bwd-sm90-2wg (head dim 128, key blocks of 128k) or
+bwd-sm90-wgmma, elsewhere bwd-sm80-mma; the
 pattern's transposed walk; docs/backward.md), from the saved output and LSE.
 kernel_options {"deterministic": True} computes dq without atomics (the same
 bits every run). A loss that also uses the returned LSE gets its gradient

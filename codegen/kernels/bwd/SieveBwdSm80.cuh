@@ -84,6 +84,7 @@ struct BwdSm80 {
   static constexpr int kStages = Cfg::kStages;
   static constexpr int kThreads = kWarps * 32;
   static constexpr int kMinBlocks = 1;
+  static constexpr int kAuxThreads = kThreads;  // pre, post, dq
   static constexpr int kChunks = kD / 8;      // 16-byte chunks of a row
   static constexpr int kSChunks = kTQ / 8;    // of a dS^T row
   static constexpr int kRowBytes = kD * 2;

@@ -22,10 +22,9 @@
 // kernel's: K-major LBO 16 / SBO 1024, MN-major LBO = a column block, SBO
 // 1024).
 //
-// NOT YET RUN ON A GPU. The kernel table marks bwd-sm90-wgmma unverified, so
-// it is only used when forced (--kernel bwd-sm90-wgmma); bwd-sm80-mma stays
-// the default until bench/gpu/check_backward.sh (KERNEL=bwd-sm90-wgmma) has
-// checked this one.
+// Verified on an H200 (bench/gpu/check_backward.sh, docs/performance.md):
+// the default backward on sm_90a. SieveBwdSm90TwoWg.cuh builds on its
+// helpers.
 //
 // Cfg: as BwdSm80 (kTileQ = kTileK = 64, 4 warps = one warpgroup, 2 stages).
 //
@@ -57,6 +56,7 @@ struct BwdSm90 {
   using Elem = typename Cfg::Elem;
   static constexpr int kD = Base::kD, kTQ = Base::kTQ, kTK = Base::kTK;
   static constexpr int kThreads = Base::kThreads, kMinBlocks = 1;
+  static constexpr int kAuxThreads = kThreads;  // pre, post, dq
   static constexpr int kChunks = Base::kChunks;
   static constexpr int kQBytes = Base::kQBytes, kKBytes = Base::kKBytes;
   static constexpr int kVecBytes = Base::kVecBytes;
@@ -82,28 +82,32 @@ struct BwdSm90 {
   static __device__ __forceinline__ void post(const sieve_bwd_params &p) { Base::post(p); }
   static __device__ __forceinline__ void run_dq(const sieve_bwd_params &p) { Base::run_dq(p); }
 
-  /// Copies rows [row0, row0 + 64) into a swizzled tile; rows at or past len
-  /// are zero-filled.
-  template <class Rows>
+  /// Copies rows [row0, row0 + kRows) into a swizzled [kRows][kD] tile with
+  /// kBy threads (gstep: kBy / kChunks rows in global memory); rows at or past
+  /// len are zero-filled.
+  template <int kRows = 64, int kBy = kThreads, class Rows>
   static __device__ __forceinline__ void load_tile(u32 dst, Rows rows, long long gstep, int row0,
                                                    int len, int tid) {
-    constexpr int kStep = kThreads / kChunks;
+    constexpr int kStep = kBy / kChunks;
+    static_assert(kStep % 8 == 0 && kRows % kStep == 0, "a pass keeps each row's swizzle");
     const int r0 = tid / kChunks, ch = tid % kChunks;
     const u16 *g = rows(row0 + r0) + ch * 8;
-    const u32 d = dst + sm90::swz<64>(r0, ch);
+    const u32 d = dst + sm90::swz<kRows>(r0, ch);
 #pragma unroll
-    for (int i = 0; i < 64 / kStep; ++i) {
+    for (int i = 0; i < kRows / kStep; ++i) {
       sm80::cp_async16(d + i * kStep * 128, g, row0 + r0 + i * kStep < len);
       g += gstep;
     }
   }
 
-  /// acc = A B^T over kD for the 64-row tiles at sa and sb (both K-major).
+  /// acc = A B^T over kD for 64 rows at sa of a kARows-row tile and the
+  /// 64-row tile at sb (both K-major).
+  template <int kARows = 64>
   static __device__ __forceinline__ void nt_issue(Slice &acc, u32 sa, u32 sb) {
 #pragma unroll
     for (int kk = 0; kk < kD / 16; ++kk) {
       const u32 off = (kk & 3) * 32;
-      const u64 da = sm90::desc(sa + (kk >> 2) * (64 * 128) + off, 16, 1024);
+      const u64 da = sm90::desc(sa + (kk >> 2) * (kARows * 128) + off, 16, 1024);
       const u64 db = sm90::desc(sb + (kk >> 2) * (64 * 128) + off, 16, 1024);
       sm90::wgmma_ss(Elem(), acc, da, db, kk > 0);
     }
@@ -329,7 +333,9 @@ struct BwdSm90 {
   }
 
   /// A warp's 16 accumulator rows (times mul) through its rows of the
-  /// swizzled tile at `stage`, then 16-byte stores of rows below `rows`.
+  /// swizzled [kRows][kD] tile at `stage`, then 16-byte stores of rows below
+  /// `rows`.
+  template <int kRows = 64>
   static __device__ __forceinline__ void store_rows(const Acc &acc, float mul,
                                                     unsigned char *stage, int wrow, u16 *g,
                                                     long long stride, int rows, int lane) {
@@ -338,7 +344,7 @@ struct BwdSm90 {
       const int r = wrow + (lane >> 2) + h * 8;
 #pragma unroll
       for (int j = 0; j < kD / 8; ++j)
-        *(u32 *)(stage + sm90::swz<64>(r, j) + (lane & 3) * 4) =
+        *(u32 *)(stage + sm90::swz<kRows>(r, j) + (lane & 3) * 4) =
             Elem::pack2(acc[j * 4 + h * 2] * mul, acc[j * 4 + h * 2 + 1] * mul);
     }
     __syncwarp();
@@ -347,7 +353,7 @@ struct BwdSm90 {
       const int c = lane + i * 32;
       const int r = wrow + c / kChunks, ch = c % kChunks;
       if (r < rows)
-        *(u32x4 *)(g + (long long)r * stride + ch * 8) = *(const u32x4 *)(stage + sm90::swz<64>(r, ch));
+        *(u32x4 *)(g + (long long)r * stride + ch * 8) = *(const u32x4 *)(stage + sm90::swz<kRows>(r, ch));
     }
   }
 };

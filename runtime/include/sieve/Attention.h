@@ -45,6 +45,7 @@ struct KernelInfo {
   int sharedBytes = 0;
   int combineThreads = 0; ///< Decode: the combine kernel's block size.
   int auxSharedBytes = 0; ///< Backward: the deterministic dq pass's shared memory.
+  int auxThreads = 0;     ///< Backward: the pre, post and dq entries' block size.
   /// Forward: TMA tensor maps (q, k, v) the runtime encodes for each launch
   /// (0: none). Such a kernel needs strides that are multiples of 8 elements.
   int tensorMaps = 0;

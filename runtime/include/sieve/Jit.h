@@ -66,6 +66,7 @@ struct CubinLaunchInfo {
   int combineThreads = 0; ///< Decode: the combine's block size.
   int auxSharedBytes = 0; ///< Backward: the dq entry's shared memory.
   int tensorMaps = 0;     ///< Forward: TMA tensor maps after the params.
+  int auxThreads = 0;     ///< Backward: pre, post and dq's block size (0: threads).
 };
 /// Fails with a message when `cubin` is not a 64-bit ELF image, has no
 /// symbol table or no `sieve_launch` of the expected size, or the symbol's

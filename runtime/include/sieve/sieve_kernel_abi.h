@@ -21,7 +21,7 @@
 #ifndef SIEVE_KERNEL_ABI_H
 #define SIEVE_KERNEL_ABI_H
 
-#define SIEVE_KERNEL_ABI_VERSION 6
+#define SIEVE_KERNEL_ABI_VERSION 7
 
 #define SIEVE_LAUNCH_SYMBOL "sieve_launch"
 #define SIEVE_FWD_ENTRY "sieve_attention_fwd"
@@ -54,11 +54,13 @@
  *            the combine entry follows on the same stream: grid x =
  *            ceil(batch * q_len * heads / (combine_threads / 32)) blocks of
  *            combine_threads, no shared memory.
- *   backward: four entries on one stream, all with `threads` threads:
+ *   backward: four entries on one stream:
  *            pre  grid (q_pad / tile_q, heads, batch), no shared memory;
  *            bwd  grid (ceil(k_len / tile_k), kv_heads, batch), shared_bytes;
  *            then, with dq_accum, post (grid as pre, no shared memory), or
  *            without it (deterministic), dq (grid as pre, aux_shared_bytes).
+ *            bwd has `threads` threads; pre, post and dq have aux_threads
+ *            (`threads` where aux_threads is 0).
  * A forward entry with tensor_maps = 3 takes, after its sieve_fwd_params,
  * three 128-byte CUtensorMaps (q, k, v) that the runtime encodes per launch:
  * rank 4 {head_dim, rows, heads, batch}, boxes of {64, tile_q} for q and
@@ -75,6 +77,7 @@ typedef struct sieve_launch_info {
   int combine_threads; /* decode: the combine's block size; else 0 */
   int aux_shared_bytes; /* backward: the dq entry's shared memory; else 0 */
   int tensor_maps;      /* forward: TMA tensor maps after the params (0 or 3) */
+  int aux_threads;      /* backward: pre, post and dq's block size (0: threads) */
 } sieve_launch_info;
 
 /* The forward kernel's argument. Tensors are [batch, heads, length,

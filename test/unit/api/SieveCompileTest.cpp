@@ -203,7 +203,7 @@ TEST(SieveCompile, EveryBackwardKernelCompilesWithoutSpills) {
 }
 
 TEST(SieveCompile, TheWgmmaBackwardCompilesWithoutSpills) {
-  // bwd-sm90-wgmma (sm_90a only; not yet run on a GPU) x every built-in x
+  // bwd-sm90-wgmma (sm_90a only) x every built-in x
   // head dims x dtypes: all four entry points at 0 spill bytes.
   std::string why;
   if (!haveNvrtc(why))
@@ -226,6 +226,43 @@ TEST(SieveCompile, TheWgmmaBackwardCompilesWithoutSpills) {
           "bwd-sm90-wgmma");
   EXPECT_FALSE(s);
   EXPECT_NE(s.message.find("it needs sm_90a (wgmma), not sm_80"), std::string::npos) << s.message;
+}
+
+TEST(SieveCompile, TheTwoWarpgroupBackwardCompilesWithoutSpills) {
+  // bwd-sm90-2wg x every built-in (all have key blocks of 128k) x dtypes at
+  // head dim 128: all four entry points at 0 spill bytes; the main entry has
+  // 256 threads and the others 128 (sieve_launch_info.aux_threads).
+  std::string why;
+  if (!haveNvrtc(why))
+    GTEST_SKIP() << why;
+  for (std::string builtin : {"power_attention", "sliding_window", "stride_slash", "dilated",
+                              "longnet", "causal", "full", "longformer"})
+    for (codegen::DType dt : {codegen::DType::BF16, codegen::DType::FP16}) {
+      SCOPED_TRACE(builtin + " " + codegen::dtypeName(dt));
+      Status s;
+      api::CompileResult r = compile("builtin:" + builtin, "sm_90a", 128, dt, api::Output::Cubin,
+                                     s, {"--ptxas-options=-v"}, "bwd-sm90-2wg");
+      ASSERT_TRUE(s) << s.message;
+      EXPECT_NE(r.source.find("using SieveKernel = sieve::dev::BwdSm90TwoWg<"), std::string::npos);
+      EXPECT_NE(r.source.find("cp.reduce.async.bulk.global.shared::cta.bulk_group.add.f32"),
+                std::string::npos);
+      expectEntriesWithoutSpills(r, codegen::Operation::Backward);
+      CubinLaunchInfo li;
+      ASSERT_TRUE(readCubinLaunchInfo(r.binary, li));
+      EXPECT_EQ(li.threads, 256);
+      EXPECT_EQ(li.auxThreads, 128);
+      EXPECT_EQ(li.tileK, 128);
+    }
+  // Head dim 64 and key blocks 128 does not divide are named.
+  Status s;
+  compile("builtin:causal", "sm_90a", 64, codegen::DType::BF16, api::Output::Cuda, s, {},
+          "bwd-sm90-2wg");
+  EXPECT_NE(s.message.find("it takes head dim 128, not 64"), std::string::npos) << s.message;
+  compile(R"({"block_size": 64, "mask": "causal"})", "sm_90a", 128, codegen::DType::BF16,
+          api::Output::Cuda, s, {}, "bwd-sm90-2wg");
+  EXPECT_NE(s.message.find("its 128-key tiles must divide the pattern's key block 64"),
+            std::string::npos)
+      << s.message;
 }
 
 TEST(SieveCompile, TheWarpSpecialisedForwardCompilesWithoutSpills) {
@@ -306,8 +343,8 @@ TEST(SieveCompile, TheWarpSpecialisedForwardCompilesWithoutSpills) {
 
 TEST(SieveCompile, OnlyABackwardRequestGetsTheBackwardKernel) {
   // The operation picks the module: a plain request gets a forward kernel,
-  // a backward request a backward kernel with 64 x 64 tiles: bwd-sm90-wgmma
-  // on sm_90a (verified on an H200), bwd-sm80-mma elsewhere.
+  // a backward request a backward kernel: on sm_90a bwd-sm90-2wg (64 x 128
+  // tiles, 8 warps; verified on an H200), bwd-sm80-mma elsewhere.
   std::string error;
   codegen::KernelRequest request;
   request.target = codegen::Target{90, true};
@@ -317,10 +354,11 @@ TEST(SieveCompile, OnlyABackwardRequestGetsTheBackwardKernel) {
   request.operation = codegen::Operation::Backward;
   c = codegen::chooseKernel(request, 256, 256, error);
   ASSERT_TRUE(c) << error;
-  EXPECT_STREQ(c->variant->name, "bwd-sm90-wgmma");
+  EXPECT_STREQ(c->variant->name, "bwd-sm90-2wg");
   EXPECT_TRUE(c->verified);
   EXPECT_EQ(c->tileQ, 64);
-  EXPECT_EQ(c->tileK, 64);
+  EXPECT_EQ(c->tileK, 128);
+  EXPECT_EQ(c->warps, 8);
   for (codegen::Target t : {codegen::Target{90, false}, codegen::Target{80, false}}) {
     request.target = t;
     c = codegen::chooseKernel(request, 256, 256, error);

@@ -83,7 +83,7 @@ TEST(SieveKernelConfig, AnOperationWordTakesTheTablesChoiceForIt) {
   const struct {
     const char *word, *arch, *want;
   } cases[] = {{"forward", "sm_90a", "fwd-sm90-ws"},       {"forward", "sm_80", "fwd-sm80-mma"},
-               {"backward", "sm_90a", "bwd-sm90-wgmma"},   {"backward", "sm_90", "bwd-sm80-mma"},
+               {"backward", "sm_90a", "bwd-sm90-2wg"},     {"backward", "sm_90", "bwd-sm80-mma"},
                {"backward", "sm_80", "bwd-sm80-mma"},      {"decode", "sm_90a", "decode-sm80-mma"},
                {"decode-paged", "sm_80", "decode-sm80-mma-paged"}};
   for (const auto &c : cases) {
@@ -93,6 +93,10 @@ TEST(SieveKernelConfig, AnOperationWordTakesTheTablesChoiceForIt) {
   // The word picks the operation: a block no wgmma tile divides still gets
   // a forward kernel (mma.sync), not an error.
   EXPECT_EQ(name(choose(32, "sm_90a", 128, "forward")), "fwd-sm80-mma");
+  // ... and a backward kernel where the two-warpgroup one does not apply:
+  // head dim 64, or a key block 128 does not divide.
+  EXPECT_EQ(name(choose(256, "sm_90a", 64, "backward")), "bwd-sm90-wgmma");
+  EXPECT_EQ(name(choose(64, "sm_90a", 128, "backward")), "bwd-sm90-wgmma");
   Operation op;
   KvLayout kv;
   EXPECT_FALSE(parseOperationChoice("Backward", op, kv));

@@ -37,6 +37,7 @@ struct Fake {
   std::vector<std::string> names;    // entry of each function handle, by index
   std::vector<std::string> launchedNames;
   std::vector<int> launchedShared;   // dynamic shared bytes of each launch
+  std::vector<int> launchedThreads;  // block size of each launch
   std::vector<CUstream> launchedOn;  // stream of each launch
   std::vector<std::string> graphCalls;
   int blocksPerSm = 0;               // 0: no occupancy query in the driver
@@ -96,8 +97,8 @@ Api fakeApi() {
   a.funcSetAttribute = [](CUfunction, int attribute, int value) {
     return attribute == CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES && value > 0 ? 0 : 1;
   };
-  a.launchKernel = [](CUfunction f, unsigned gridX, unsigned, unsigned, unsigned, unsigned, unsigned,
-                      unsigned shared, CUstream stream, void **params, void **) {
+  a.launchKernel = [](CUfunction f, unsigned gridX, unsigned, unsigned, unsigned blockX, unsigned,
+                      unsigned, unsigned shared, CUstream stream, void **params, void **) {
     if (fake->info.operation == SIEVE_ABI_OP_DECODE && params)
       fake->launchedTickets.push_back(static_cast<sieve_decode_params *>(params[0])->tickets);
     fake->launched.push_back(f);
@@ -106,6 +107,7 @@ Api fakeApi() {
     const size_t index = (reinterpret_cast<uintptr_t>(f) & 0xff) - 1;
     fake->launchedNames.push_back(index < fake->names.size() ? fake->names[index] : "?");
     fake->launchedShared.push_back(int(shared));
+    fake->launchedThreads.push_back(int(blockX));
     return 0;
   };
   a.getErrorString = [](CUresult, const char **s) { return *s = "fake error", 0; };
@@ -266,6 +268,32 @@ TEST_F(SieveDriver, TheBackwardLaunchesItsEntriesInOrder) {
   EXPECT_EQ(state.launchedNames, (std::vector<std::string>{SIEVE_BWD_PRE_ENTRY, SIEVE_BWD_ENTRY,
                                                            SIEVE_BWD_DQ_ENTRY}));
   EXPECT_EQ(state.launchedShared, (std::vector<int>{0, 107520, 82944}));
+  EXPECT_EQ(state.launchedThreads, (std::vector<int>{128, 128, 128, 128, 128, 128}));
+}
+
+TEST_F(SieveDriver, TheBackwardsSmallEntriesTakeTheirOwnBlockSize) {
+  // A module whose main entry has 256 threads and whose pre, post and dq
+  // entries have 128 (sieve_launch_info.aux_threads; bwd-sm90-2wg).
+  state.info = {SIEVE_KERNEL_ABI_VERSION, SIEVE_ABI_OP_BACKWARD, SIEVE_ABI_KV_DENSE,
+                SIEVE_ABI_BF16, 128, 64, 128, 256, 183296, 0, 82944, 0, 128};
+  AttentionKernel kernel;
+  ASSERT_TRUE(AttentionKernel::load(kCubin, kernel));
+  EXPECT_EQ(kernel.info().auxThreads, 128);
+  auto at = [](uintptr_t a) { return reinterpret_cast<void *>(a); };
+  BackwardArgs b;
+  b.q = at(0x10000000), b.k = at(0x20000000), b.v = at(0x30000000), b.o = at(0x40000000);
+  b.dO = at(0x50000000), b.lse = static_cast<const float *>(at(0x60000000));
+  b.dq = at(0x70000000), b.dk = at(0x80000000), b.dv = at(0x90000000);
+  b.qLen = b.kLen = 300;
+  b.setContiguousStrides();
+  b.workspace = at(0xa0000000);
+  b.workspaceBytes = backwardWorkspaceBytes(b, kernel.info());
+  ASSERT_TRUE(kernel.launchBackward(b));
+  b.deterministic = true;
+  ASSERT_TRUE(kernel.launchBackward(b));
+  EXPECT_EQ(state.launchedThreads, (std::vector<int>{128, 256, 128, 128, 256, 128}));
+  // 300 keys are 3 tiles of 128; 300 queries 5 tiles of 64.
+  EXPECT_EQ(state.launchedGridX, (std::vector<unsigned>{5, 3, 5, 5, 3, 5}));
 }
 
 namespace {
