@@ -326,6 +326,7 @@ Status toBackwardArgs(const sieve_backward_args &c, BackwardArgs &a) {
     std::memcpy(to, from, 3 * sizeof(int64_t));
   a.scale = c.scale;
   a.deterministic = c.deterministic != 0;
+  a.headSplit = c.head_split;
   a.workspace = c.workspace, a.workspaceBytes = c.workspace_bytes;
   return toElementType(capi::rawDtype(c.dtype), a.dtype);
 }

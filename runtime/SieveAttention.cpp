@@ -26,7 +26,8 @@ using sieve::detail::decodeRowTiles;
 // struct must be the device's: both compile sieve_kernel_abi.h.
 static_assert(sizeof(sieve_fwd_params) == 5 * 8 + 6 * 4 + 12 * 8, "unexpected padding");
 static_assert(sizeof(sieve_decode_params) == 12 * 8 + 10 * 4 + 12 * 8, "unexpected padding");
-static_assert(sizeof(sieve_bwd_params) == 12 * 8 + 8 * 4 + 24 * 8, "unexpected padding");
+// sieve_bwd_params: 8 ints and a float, then 4 bytes of alignment before the strides.
+static_assert(sizeof(sieve_bwd_params) == 13 * 8 + 9 * 4 + 4 + 24 * 8, "unexpected padding");
 
 Status detail::checkTensor(const char *name, const void *ptr, const int64_t s[3], int64_t batch,
                            int64_t heads, int64_t rows, int64_t headDim, bool write,
@@ -328,6 +329,7 @@ struct AttentionKernel::Impl {
     info.tileQ = li.tile_q, info.tileK = li.tile_k;
     info.threads = li.threads, info.sharedBytes = li.shared_bytes;
     info.auxThreads = li.aux_threads > 0 ? li.aux_threads : li.threads;
+    info.splitsHeads = li.head_split == 1;
     return Status::success();
   }
 };
@@ -490,21 +492,51 @@ void BackwardArgs::setContiguousStrides() {
 namespace {
 /// Where the backward's scratch lives: lse2 and D ([batch, heads, qPad]
 /// float32 each), then dq_accum ([batch, heads, qPad, headDim] float32)
-/// unless deterministic. qPad is qLen rounded up to the query tile.
+/// unless deterministic, then with a head split dkv_accum (dK and dV, each
+/// [batch, kvHeads, kPad, headDim] float32). qPad and kPad are qLen and
+/// kLen rounded up to the tiles.
 struct BackwardLayout {
-  int64_t qPad = 0;
-  size_t deltaOffset = 0, accumOffset = 0, bytes = 0;
+  int64_t qPad = 0, kPad = 0;
+  int headSplit = 1;
+  size_t deltaOffset = 0, accumOffset = 0, dkvOffset = 0, bytes = 0;
   BackwardLayout(const BackwardArgs &a, const KernelInfo &k) {
-    const int64_t tile = std::max(k.tileQ, 1);
-    qPad = (std::max<int64_t>(a.qLen, 0) + tile - 1) / tile * tile;
+    auto pad = [](int64_t n, int tile) {
+      const int64_t t = std::max(tile, 1);
+      return (std::max<int64_t>(n, 0) + t - 1) / t * t;
+    };
+    qPad = pad(a.qLen, k.tileQ), kPad = pad(a.kLen, k.tileK);
+    headSplit = backwardHeadSplit(a, k);
     const size_t rows = size_t(std::max(a.batch, 0)) * size_t(std::max(a.heads, 0)) * size_t(qPad);
+    const size_t rowBytes = size_t(std::max(a.headDim, 0)) * 4;
     auto align = [](size_t n) { return (n + 255) / 256 * 256; };
     deltaOffset = align(rows * 4);
     accumOffset = deltaOffset + align(rows * 4);
-    bytes = a.deterministic ? accumOffset : accumOffset + rows * size_t(std::max(a.headDim, 0)) * 4;
+    dkvOffset = a.deterministic ? accumOffset : accumOffset + align(rows * rowBytes);
+    const size_t keyRows = size_t(std::max(a.batch, 0)) * size_t(std::max(a.kvHeads, 0)) * size_t(kPad);
+    bytes = headSplit > 1 ? dkvOffset + 2 * keyRows * rowBytes : dkvOffset;
   }
 };
 } // namespace
+
+int sieve::backwardHeadSplit(const BackwardArgs &a, const KernelInfo &k) {
+  if (a.headSplit > 0)
+    return a.headSplit;
+  const int group = a.kvHeads > 0 && a.heads % a.kvHeads == 0 ? a.heads / a.kvHeads : 1;
+  // Long columns (a sink every query tile attends) come with long query
+  // ranges; for a short query chunk against a long cache the fp32 dK/dV
+  // arrays would cost more than the split saves.
+  if (a.deterministic || !k.splitsHeads || group == 1 || int64_t(a.qLen) * 2 < a.kLen)
+    return 1;
+  // At most ceil(group / 16) query heads per CTA: one up to groups of 16.
+  // On an H200 (docs/performance.md): 128K 32/8 takes 71.0 ms unsplit, 60.3
+  // with 2 and 55.0 with 4 (32/32: 53.7); 32K 32/1 62.1, 21.7 with 4, 12.8
+  // with 16.
+  const int perCta = (group + 15) / 16;
+  int split = (group + perCta - 1) / perCta;
+  while (group % split != 0)
+    ++split;
+  return split;
+}
 
 size_t sieve::backwardWorkspaceBytes(const BackwardArgs &args, const KernelInfo &kernel) {
   return BackwardLayout(args, kernel).bytes;
@@ -539,6 +571,21 @@ Status sieve::validateBackward(const BackwardArgs &a, const KernelInfo &kernel) 
   const uintptr_t lseBegin = reinterpret_cast<uintptr_t>(a.lse);
   const ByteRange lse{lseBegin, lseBegin + uintptr_t(4) * uintptr_t(a.batch) * uintptr_t(a.heads) *
                                                uintptr_t(a.qLen)};
+  if (a.headSplit < 0)
+    return Status::error("headSplit is " + std::to_string(a.headSplit) +
+                         "; it must be 0 (sieve's choice) or at least 1");
+  if (a.headSplit > 1) {
+    const int group = a.heads / a.kvHeads;
+    if (!kernel.splitsHeads)
+      return Status::error("this backward kernel cannot split a KV group's heads (headSplit " +
+                           std::to_string(a.headSplit) + "); bwd-sm90-2wg can");
+    if (a.deterministic)
+      return Status::error("a head split adds dK and dV with atomics: it cannot be deterministic");
+    if (group % a.headSplit != 0)
+      return Status::error("headSplit " + std::to_string(a.headSplit) +
+                           " does not divide the group's " + std::to_string(group) +
+                           " query heads per KV head");
+  }
   const BackwardLayout layout(a, kernel);
   if (!a.workspace)
     return Status::error("the backward needs a workspace of " + std::to_string(layout.bytes) +
@@ -588,8 +635,10 @@ Status AttentionKernel::launchBackward(const BackwardArgs &args, void *stream) c
   p.lse2 = reinterpret_cast<float *>(work);
   p.delta = reinterpret_cast<float *>(work + layout.deltaOffset);
   p.dq_accum = args.deterministic ? nullptr : reinterpret_cast<float *>(work + layout.accumOffset);
+  p.dkv_accum = layout.headSplit > 1 ? reinterpret_cast<float *>(work + layout.dkvOffset) : nullptr;
   p.batch = args.batch, p.heads = args.heads, p.kv_heads = args.kvHeads;
-  p.q_len = args.qLen, p.k_len = args.kLen, p.q_pad = int(layout.qPad);
+  p.q_len = args.qLen, p.k_len = args.kLen, p.q_pad = int(layout.qPad), p.k_pad = int(layout.kPad);
+  p.head_split = layout.headSplit;
   p.scale = args.scale > 0 ? args.scale : 1.0f / std::sqrt(float(args.headDim));
   auto strides = [](const int64_t (&from)[3], long long &b, long long &h, long long &r) {
     b = from[0], h = from[1], r = from[2];
@@ -616,7 +665,7 @@ Status AttentionKernel::launchBackward(const BackwardArgs &args, void *stream) c
   if (Status st = launch(loaded.pre, queryTiles, unsigned(args.heads), aux, 0, "cuLaunchKernel(bwd pre)");
       !st)
     return st;
-  if (Status st = launch(loaded.function, keyTiles, unsigned(args.kvHeads), info.threads,
+  if (Status st = launch(loaded.function, keyTiles, unsigned(args.kvHeads * layout.headSplit), info.threads,
                          info.sharedBytes, "cuLaunchKernel(bwd)");
       !st)
     return st;

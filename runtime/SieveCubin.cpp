@@ -140,7 +140,7 @@ Status sieve::readCubinLaunchInfo(const std::vector<char> &cubin, CubinLaunchInf
       out.tileQ = li.tile_q, out.tileK = li.tile_k, out.threads = li.threads;
       out.sharedBytes = li.shared_bytes, out.combineThreads = li.combine_threads;
       out.auxSharedBytes = li.aux_shared_bytes, out.tensorMaps = li.tensor_maps;
-      out.auxThreads = li.aux_threads;
+      out.auxThreads = li.aux_threads, out.headSplit = li.head_split;
       return Status::success();
     }
   }

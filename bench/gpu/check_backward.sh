@@ -14,13 +14,15 @@
 # Writes logs under OUT and prints a summary; exits non-zero if a check failed.
 #
 #   bash bench/gpu/check_backward.sh SIEVE OUT [FLEX_ANCHOR_PY]
-# PARTS (default "check sanitize time anchor") picks the parts to run;
+# PARTS (default "check split sanitize time anchor") picks the parts to run
+# ("split": GQA cases with --head-split on the default kernel, which must
+# split heads, and memcheck and racecheck on one);
 # KERNEL (default: the table's choice for the device) forces a backward
 # variant, e.g. KERNEL=bwd-sm90-2wg; checks it does not take (head dim,
 # key block) are counted as skipped, not failed.
 set -u
 sieve=$1 out=$2 anchor=${3:-}
-parts=${PARTS:-check sanitize time anchor}
+parts=${PARTS:-check split sanitize time anchor}
 has() { case " $parts " in *" $1 "*) return 0;; esac; return 1; }
 mkdir -p "$out"
 export SIEVE_CACHE_DIR=${SIEVE_CACHE_DIR:-/tmp/sieve-cache}
@@ -84,6 +86,37 @@ for spec in \
 done
 note "backward correctness: $pass of $total checks passed ($skipped skipped: the forced kernel does not apply)"
 rm -f "$out/c.json" "$out/c.err"
+fi
+
+if has split; then
+  # The head split (GQA): CTAs per key tile sharing a KV group, dK and dV
+  # added in fp32 (BackwardArgs::headSplit).
+  pass=0 total=0
+  for c in "power_attention --seq-len 1000 --heads 8 --kv-heads 2 --head-split 2" \
+           "power_attention --seq-len 1000 --heads 8 --kv-heads 2 --head-split 4" \
+           "power_attention --seq-len 4100 --q-len 3000 --heads 8 --kv-heads 1 --head-split 8" \
+           "causal --seq-len 1100 --q-len 700 --heads 4 --kv-heads 1 --head-split 2" \
+           "longformer --seq-len 2000 --batch 2 --heads 6 --kv-heads 2 --head-split 3 --dtype fp16" \
+           "sliding_window --seq-len 300 --heads 4 --kv-heads 2 --head-split 2"; do
+    total=$((total + 1))
+    read -r -a a <<< "$c"
+    if timeout 120 "$sieve" run "builtin:${a[0]}" "${a[@]:1}" --backward --check --json > "$out/s.json" 2>> "$out/split.err"; then
+      pass=$((pass + 1))
+    else
+      fail=1; note "FAILED split $c :: $(tr -d '\n' < "$out/s.json" | tail -c 300)"
+    fi
+  done
+  note "head split correctness: $pass of $total checks passed"
+  for tool in memcheck racecheck; do
+    if timeout 300 compute-sanitizer --tool $tool --error-exitcode 9 "$sieve" run builtin:power_attention \
+        --seq-len 700 --q-len 500 --heads 4 --kv-heads 1 --head-split 2 --backward --check \
+        > "$out/sanitizer_${tool}_split.log" 2>&1; then
+      note "compute-sanitizer $tool (head split): clean ($(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$out/sanitizer_${tool}_split.log" | head -1))"
+    else
+      fail=1; note "compute-sanitizer $tool (head split) FAILED: $(grep -E 'ERROR SUMMARY|Error|error' "$out/sanitizer_${tool}_split.log" | head -3)"
+    fi
+  done
+  rm -f "$out/s.json"
 fi
 
 if has sanitize && command -v compute-sanitizer > /dev/null; then

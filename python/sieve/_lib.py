@@ -68,6 +68,7 @@ class BackwardArgs(ctypes.Structure):
         ("dk_stride", c_int64 * 3), ("dv_stride", c_int64 * 3),
         ("scale", ctypes.c_float),
         ("deterministic", c_int),
+        ("head_split", c_int),
         ("workspace", c_void_p), ("workspace_bytes", c_size_t),
     ]
 

@@ -80,6 +80,7 @@ struct RunOptions {
   // The backward pass (tools/sieve/SieveRunBackward.cpp).
   bool backward = false;      ///< Gradients instead of the forward.
   bool deterministic = false; ///< Backward without atomics.
+  int headSplit = 0;          ///< Backward: CTAs per key tile sharing a KV group (0: sieve's).
   std::string doFile, dqFile, dkFile, dvFile;
 };
 

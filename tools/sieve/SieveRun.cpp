@@ -73,9 +73,9 @@ int cli::runRun(const RunOptions &given) {
     codegen::parseOperationChoice(o.kernel, op, kv);
   if (op == codegen::Operation::Backward)
     return usageError("--kernel " + o.kernel + " is a backward kernel: it needs --backward");
-  if (o.deterministic || !o.doFile.empty() || !o.dqFile.empty() || !o.dkFile.empty() ||
-      !o.dvFile.empty())
-    return usageError("--deterministic, --do, --dq, --dk and --dv need --backward");
+  if (o.deterministic || o.headSplit || !o.doFile.empty() || !o.dqFile.empty() ||
+      !o.dkFile.empty() || !o.dvFile.empty())
+    return usageError("--deterministic, --head-split, --do, --dq, --dk and --dv need --backward");
   if (o.graph && !wantsDecode(o))
     return usageError("--graph captures a decode step: it needs --decode (or the decode layouts)");
   if ((o.splits != "auto" || o.combine != "auto") && !wantsDecode(o))

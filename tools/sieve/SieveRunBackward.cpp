@@ -124,9 +124,9 @@ int cli::runBackward(const RunOptions &o) {
   if (o.heads % o.kvHeads != 0)
     return usageError("--heads (" + std::to_string(o.heads) + ") must be a multiple of --kv-heads (" +
                       std::to_string(o.kvHeads) + ")");
-  if (o.device == "cpu" && (o.repeat || o.check || o.deterministic))
-    return usageError("--device cpu runs the reference itself: --check, --repeat and "
-                      "--deterministic are for the GPU kernels");
+  if (o.device == "cpu" && (o.repeat || o.check || o.deterministic || o.headSplit))
+    return usageError("--device cpu runs the reference itself: --check, --repeat, "
+                      "--deterministic and --head-split are for the GPU kernels");
   mlir::MLIRContext context;
   LoadedSpec spec;
   mask::Pattern m;
@@ -234,6 +234,7 @@ int cli::runBackward(const RunOptions &o) {
   ba.batch = fa.batch, ba.heads = fa.heads, ba.kvHeads = fa.kvHeads;
   ba.qLen = fa.qLen, ba.kLen = fa.kLen, ba.headDim = fa.headDim, ba.dtype = fa.dtype;
   ba.deterministic = o.deterministic;
+  ba.headSplit = o.headSplit;
   ba.setContiguousStrides();
   // Poisoned outputs: anything a kernel does not write stays NaN.
   const u16 nan16 = bf16 ? half::kBf16NaN : half::kFp16NaN;
@@ -241,6 +242,7 @@ int cli::runBackward(const RunOptions &o) {
   std::vector<float> lse(rows, NAN);
   void *q_, *k_, *v_, *dO_, *o_, *lse_, *dq_, *dk_, *dv_, *ws;
   ba.workspaceBytes = backwardWorkspaceBytes(ba, bwd.info());
+  report["head_split"] = backwardHeadSplit(ba, bwd.info());
   for (Status s : {buf.upload(q.data(), nq * 2, q_), buf.upload(k.data(), nkv * 2, k_),
                    buf.upload(v.data(), nkv * 2, v_), buf.upload(dO.data(), nq * 2, dO_),
                    buf.upload(out.data(), nq * 2, o_), buf.upload(lse.data(), rows * 4, lse_),

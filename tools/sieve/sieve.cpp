@@ -222,6 +222,10 @@ int main(int argc, char **argv) {
                    "Run the backward pass: dq, dk, dv from the forward's o and lse and dO");
   runCmd->add_flag("--deterministic", run.deterministic,
                    "Backward without atomics (dq from its own pass; the same bits every run)");
+  runCmd->add_option("--head-split", run.headSplit,
+                     "Backward (GQA): CTAs per key tile sharing a KV group's query heads, adding dK "
+                     "and dV in fp32 (0: sieve's choice; it must divide heads / kv-heads)")
+      ->check(CLI::Range(0, 1024));
   runCmd->add_option("--do", run.doFile,
                      "Backward: the output gradient, raw [batch, heads, q_len, head_dim] (else random)")
       ->check(kFileName);

@@ -26,13 +26,21 @@
 // 1 between the dQ stores and the bulk issue (warp 0 waits, the others
 // arrive and go on).
 //
+// Head split (GQA; sieve_bwd_params.head_split > 1): CTA y of a key tile
+// takes KV head y / S and the (y % S)-th share of its group's query heads,
+// so a long column (a sink attended by every query tile) is walked by S
+// CTAs, not one. Each then adds its fp32 dK (scaled) and dV, permuted like
+// dQ, into dkv_accum with two bulk reduce-adds of 64 KiB (staged in the K/V
+// tiles and the stages, free after the loop); pre zeroes dkv_accum and
+// post converts it, both striding over the whole array.
+//
 // Head dim 128 only (dQ splits into one 64-column block per warpgroup); the
 // pre and dq entries are BwdSm80's with 4 warps (kAuxThreads).
 //
-// NOT YET RUN ON A GPU. The kernel table marks bwd-sm90-2wg unverified, so it
-// is used only when forced (--kernel bwd-sm90-2wg); bwd-sm90-wgmma stays the
-// default on sm_90a until bench/gpu/check_backward.sh (KERNEL=bwd-sm90-2wg)
-// has checked this one.
+// Verified on an H200 (bench/gpu/check_backward.sh, docs/performance.md):
+// the default backward on sm_90a where it applies. The head split passed
+// its own checks with explicit splits (`sieve run --head-split`); sieve's
+// automatic choice of it (backwardHeadSplit) has not run the whole suite.
 //
 // Cfg (generated): Elem, kHeadDim = 128, kTileQ = 64, kTileK = 128,
 // kWarps = 8, kStages = 2.
@@ -93,24 +101,74 @@ struct BwdSm90TwoWg {
   static_assert(kD == 128, "dQ splits into one 64-column block per warpgroup");
   static_assert(kTQ == 64 && kTK == 128 && kThreads == 256, "two warpgroups of 64 keys");
   static_assert(One::kStageBytes == kStageBytes, "the one-warpgroup kernel's stage layout");
+  static_assert(2 * kKBytes == kTK * kD * 4 && 2 * kStageBytes >= kTK * kD * 4,
+                "fp32 dK fits the K and V tiles, dV the stages");
 
   static constexpr sieve_launch_info launch_info() {
     return {SIEVE_KERNEL_ABI_VERSION, SIEVE_ABI_OP_BACKWARD, SIEVE_ABI_KV_DENSE, Elem::kAbi, kD,
-            kTQ, kTK, kThreads, kSmemBytes, 0, Base::kDqSmemBytes, 0, kAuxThreads};
+            kTQ, kTK, kThreads, kSmemBytes, 0, Base::kDqSmemBytes, 0, kAuxThreads, 1};
   }
 
   /// Byte offset of fp32 column c (even) of row r from the start of a
-  /// permuted [rows][kD] dQ array (a 64-row tile in shared memory, a head's
-  /// q_pad rows of dq_accum): 16-byte chunk j of a row sits at j ^ (r & 7).
-  static __device__ __forceinline__ int dq_offset(int r, int c) {
+  /// permuted [rows][kD] array, 16-byte chunk j of a row at j ^ (r & 7):
+  /// dq_tile_offset for a tile in shared memory, dq_offset for a head's rows
+  /// of dq_accum or dkv_accum (any length).
+  static __device__ __forceinline__ int dq_tile_offset(int r, int c) {  // r < 2^22
     return r * (kD * 4) + (((c >> 2) ^ (r & 7)) << 4) + (c & 3) * 4;
   }
+  static __device__ __forceinline__ long long dq_offset(int r, int c) {
+    return (long long)(r & ~7) * (kD * 4) + dq_tile_offset(r & 7, c);
+  }
 
-  static __device__ __forceinline__ void pre(const sieve_bwd_params &p) { Base::pre(p); }
+  /// This CTA's index in the grid and the grid's size, counting CTAs.
+  static __device__ __forceinline__ long long cta_index() {
+    return ((long long)blockIdx.z * gridDim.y + blockIdx.y) * gridDim.x + blockIdx.x;
+  }
+  static __device__ __forceinline__ long long cta_count() {
+    return (long long)gridDim.x * gridDim.y * gridDim.z;
+  }
+
+  /// BwdSm80's pre; with a head split, the CTAs also zero dkv_accum.
+  static __device__ __forceinline__ void pre(const sieve_bwd_params &p) {
+    Base::pre(p);
+    if (!p.dkv_accum) return;
+    const long long n = 2ll * p.batch * p.kv_heads * p.k_pad * (kD / 4);  // 16-byte units
+    u32x4 *acc = (u32x4 *)p.dkv_accum;
+#pragma unroll 1
+    for (long long i = cta_index() * kAuxThreads + threadIdx.x; i < n; i += cta_count() * kAuxThreads)
+      acc[i] = u32x4{0u, 0u, 0u, 0u};
+  }
   static __device__ __forceinline__ void run_dq(const sieve_bwd_params &p) { Base::run_dq(p); }
 
-  /// dq = scale * dq_accum, reading dq_accum's permuted rows.
+  /// dq = scale * dq_accum, reading dq_accum's permuted rows; with a head
+  /// split, dk and dv from dkv_accum (its dK already scaled), across the
+  /// CTAs.
   static __device__ __forceinline__ void post(const sieve_bwd_params &p) {
+    post_dq(p);
+    if (!p.dkv_accum) return;
+    const long long rows = (long long)p.batch * p.kv_heads * p.k_len;
+#pragma unroll 1
+    for (long long i = cta_index() * kAuxThreads + threadIdx.x; i < 2 * rows * kChunks;
+         i += cta_count() * kAuxThreads) {
+      const int ch = int(i % kChunks);
+      const long long row = i / kChunks % rows;
+      const bool is_v = i / kChunks >= rows;
+      const int r = int(row % p.k_len);
+      const long long bk = row / p.k_len;  // b * kv_heads + kv head
+      const int b = int(bk / p.kv_heads), kvh = int(bk % p.kv_heads);
+      const unsigned char *head_acc =
+          (const unsigned char *)(p.dkv_accum +
+                                  ((is_v ? (long long)p.batch * p.kv_heads : 0) + bk) * p.k_pad * kD);
+      const f32x4 lo = *(const f32x4 *)(head_acc + dq_offset(r, 8 * ch));
+      const f32x4 hi = *(const f32x4 *)(head_acc + dq_offset(r, 8 * ch + 4));
+      u16 *g = is_v ? (u16 *)p.dv + b * p.dv_stride_b + kvh * p.dv_stride_h + (long long)r * p.dv_stride_r
+                    : (u16 *)p.dk + b * p.dk_stride_b + kvh * p.dk_stride_h + (long long)r * p.dk_stride_r;
+      *(u32x4 *)(g + ch * 8) = u32x4{Elem::pack2(lo.x, lo.y), Elem::pack2(lo.z, lo.w),
+                                     Elem::pack2(hi.x, hi.y), Elem::pack2(hi.z, hi.w)};
+    }
+  }
+
+  static __device__ __forceinline__ void post_dq(const sieve_bwd_params &p) {
     const int t = blockIdx.x, h = blockIdx.y, b = blockIdx.z, tid = threadIdx.x;
     const long long bh = (long long)b * p.heads + h;
     u16 *gq = (u16 *)p.dq + b * p.dq_stride_b + h * p.dq_stride_h;
@@ -163,8 +221,10 @@ struct BwdSm90TwoWg {
     const u32 s_base = (smem_addr(smem_raw) + 1023) & ~1023u;
     unsigned char *smem = smem_raw + (s_base - smem_addr(smem_raw));
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, wg = warp >> 2;
-    const int kt = blockIdx.x, kvh = blockIdx.y, b = blockIdx.z;
-    const int group = p.heads / p.kv_heads;
+    const int kt = blockIdx.x, b = blockIdx.z;
+    const int kvh = blockIdx.y / p.head_split;  // and this CTA's share of its query heads:
+    const int group = p.heads / p.kv_heads, share = group / p.head_split;
+    const int first_head = blockIdx.y % p.head_split * share, end_head = first_head + share;
     const int k0 = kt * kTK;
     const long long q_off = (long long)p.k_len - p.q_len;
     const int wrow = (warp & 3) * 16;  // this warp's 16 rows of its warpgroup's 64
@@ -189,14 +249,14 @@ struct BwdSm90TwoWg {
     };
     if (lane == 0) *saved = make_walk();
     __syncwarp();
-    int hi = 0;
+    int hi = first_head;
     auto next = [&](int &head, int &t, bool &f) {
       Walk tiles = *saved;
       bool got = false;
-      while (!got && hi < group) {
+      while (!got && hi < end_head) {
         got = tiles.next(t, f);
         if (got) head = kvh * group + hi;
-        else if (++hi < group) tiles = make_walk();
+        else if (++hi < end_head) tiles = make_walk();
       }
       __syncwarp();
       if (lane == 0) *saved = tiles;
@@ -334,7 +394,7 @@ struct BwdSm90TwoWg {
           const int r = wrow + (lane >> 2) + hh * 8;
 #pragma unroll
           for (int j = 0; j < 8; ++j)
-            *(f32x2 *)(smem + (s_dq - s_base) + dq_offset(r, wg * 64 + j * 8 + (lane & 3) * 2)) =
+            *(f32x2 *)(smem + (s_dq - s_base) + dq_tile_offset(r, wg * 64 + j * 8 + (lane & 3) * 2)) =
                 f32x2{acc[j * 4 + hh * 2], acc[j * 4 + hh * 2 + 1]};
         }
         sm90::fence_proxy_async();
@@ -359,6 +419,34 @@ struct BwdSm90TwoWg {
     if (tid == 0) sm90::bulk_wait();
     __syncthreads();  // every warp is done with K and V: stage dK and dV there
 
+    if (p.dkv_accum) {
+      // A share of the group: dK (scaled) and dV in fp32, permuted like dQ,
+      // through the K and V tiles and the stages (64 KiB each), each added
+      // to dkv_accum with one bulk reduce.
+      const u32 s_dk = s_k, s_dv = s_stage;
+#pragma unroll
+      for (int hh = 0; hh < 2; ++hh) {
+        const int r = krow + (lane >> 2) + hh * 8;
+#pragma unroll
+        for (int j = 0; j < kD / 8; ++j) {
+          const int off = dq_tile_offset(r, j * 8 + (lane & 3) * 2);
+          *(f32x2 *)(smem + (s_dk - s_base) + off) =
+              f32x2{dk[j * 4 + hh * 2] * p.scale, dk[j * 4 + hh * 2 + 1] * p.scale};
+          *(f32x2 *)(smem + (s_dv - s_base) + off) = f32x2{dv[j * 4 + hh * 2], dv[j * 4 + hh * 2 + 1]};
+        }
+      }
+      sm90::fence_proxy_async();
+      __syncthreads();
+      if (tid == 0) {
+        float *g = p.dkv_accum + (((long long)b * p.kv_heads + kvh) * p.k_pad + k0) * kD;
+        sm90::bulk_reduce_add_f32(g, s_dk, kTK * kD * 4);
+        sm90::bulk_reduce_add_f32(g + (long long)p.batch * p.kv_heads * p.k_pad * kD, s_dv,
+                                  kTK * kD * 4);
+        sm90::bulk_commit();
+        sm90::bulk_wait();
+      }
+      return;
+    }
     // Epilogue: dK (scaled) and dV through the K and V tiles, then 16-byte stores.
     const int rows = p.k_len - k0;
     u16 *gdk = (u16 *)p.dk + b * p.dk_stride_b + kvh * p.dk_stride_h + (long long)k0 * p.dk_stride_r;

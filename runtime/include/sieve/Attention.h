@@ -46,6 +46,9 @@ struct KernelInfo {
   int combineThreads = 0; ///< Decode: the combine kernel's block size.
   int auxSharedBytes = 0; ///< Backward: the deterministic dq pass's shared memory.
   int auxThreads = 0;     ///< Backward: the pre, post and dq entries' block size.
+  /// Backward: the main entry can spread a KV group's query heads over
+  /// several CTAs per key tile (BackwardArgs::headSplit).
+  bool splitsHeads = false;
   /// Forward: TMA tensor maps (q, k, v) the runtime encodes for each launch
   /// (0: none). Such a kernel needs strides that are multiples of 8 elements.
   int tensorMaps = 0;
@@ -186,6 +189,13 @@ struct BackwardArgs {
   /// No atomics: dq from its own pass along the forward walk, so the result
   /// is the same bit for bit on every run (and the workspace smaller).
   bool deterministic = false;
+  /// How many CTAs share a key tile's query heads of one KV group (GQA): 0
+  /// is sieve's choice (backwardHeadSplit), 1 one CTA per key tile walks the
+  /// whole group. Above 1 (it must divide heads / kvHeads, on a kernel with
+  /// KernelInfo::splitsHeads, not deterministic) the CTAs add fp32 dK and
+  /// dV into the workspace: more CTAs where few KV heads would leave the
+  /// long columns (a sink) to a few SMs.
+  int headSplit = 0;
   void *workspace = nullptr; ///< 16-byte aligned, backwardWorkspaceBytes.
   size_t workspaceBytes = 0;
 
@@ -194,8 +204,17 @@ struct BackwardArgs {
 };
 
 /// Workspace bytes a backward launch needs on `kernel` (a backward module):
-/// fp32 lse and D per query row and, unless deterministic, fp32 dq.
+/// fp32 lse and D per query row and, unless deterministic, fp32 dq; with a
+/// head split, fp32 dK and dV.
 size_t backwardWorkspaceBytes(const BackwardArgs &args, const KernelInfo &kernel);
+
+/// The head split a launch of `args` gets on `kernel`: args.headSplit when
+/// set, else 1 where it cannot split (deterministic, a kernel without
+/// KernelInfo::splitsHeads, MHA, qLen under kLen / 2), else the smallest
+/// split dividing the group that leaves each CTA at most ceil(group / 16)
+/// query heads (32/8 gets 4, 32/1 16). With a split, dK and dV are fp32
+/// sums in an order that varies from run to run, like dQ's.
+int backwardHeadSplit(const BackwardArgs &args, const KernelInfo &kernel);
 
 /// Checks a backward launch against the kernel like validateLaunch, plus
 /// dO, lse, the three gradients (written: no overlap with each other or any

@@ -67,6 +67,7 @@ struct CubinLaunchInfo {
   int auxSharedBytes = 0; ///< Backward: the dq entry's shared memory.
   int tensorMaps = 0;     ///< Forward: TMA tensor maps after the params.
   int auxThreads = 0;     ///< Backward: pre, post and dq's block size (0: threads).
+  int headSplit = 0;      ///< Backward: 1 if the main entry splits a KV group's heads.
 };
 /// Fails with a message when `cubin` is not a 64-bit ELF image, has no
 /// symbol table or no `sieve_launch` of the expected size, or the symbol's

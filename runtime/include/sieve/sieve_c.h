@@ -146,6 +146,7 @@ typedef struct {
   int64_t do_stride[3], dq_stride[3], dk_stride[3], dv_stride[3];
   float scale;                  /* 0: 1 / sqrt(head_dim) */
   int deterministic;            /* non-zero: no atomics, the same bits every run */
+  int head_split;               /* GQA: CTAs sharing a KV group (0: sieve's choice, 1: none) */
   void *workspace;              /* sieve_kernel_backward_workspace bytes, 16-byte aligned */
   size_t workspace_bytes;
 } sieve_backward_args;

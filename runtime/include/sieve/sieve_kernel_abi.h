@@ -21,7 +21,7 @@
 #ifndef SIEVE_KERNEL_ABI_H
 #define SIEVE_KERNEL_ABI_H
 
-#define SIEVE_KERNEL_ABI_VERSION 7
+#define SIEVE_KERNEL_ABI_VERSION 8
 
 #define SIEVE_LAUNCH_SYMBOL "sieve_launch"
 #define SIEVE_FWD_ENTRY "sieve_attention_fwd"
@@ -60,7 +60,12 @@
  *            then, with dq_accum, post (grid as pre, no shared memory), or
  *            without it (deterministic), dq (grid as pre, aux_shared_bytes).
  *            bwd has `threads` threads; pre, post and dq have aux_threads
- *            (`threads` where aux_threads is 0).
+ *            (`threads` where aux_threads is 0). A module with head_split
+ *            = 1 may get sieve_bwd_params.head_split = S > 1 (S divides the
+ *            group heads / kv_heads): bwd's grid y is then kv_heads * S,
+ *            CTA y taking KV head y / S and the group's (y % S)-th share of
+ *            its query heads, adding its fp32 dK and dV into dkv_accum
+ *            (pre zeroes it, post converts it into dk and dv).
  * A forward entry with tensor_maps = 3 takes, after its sieve_fwd_params,
  * three 128-byte CUtensorMaps (q, k, v) that the runtime encodes per launch:
  * rank 4 {head_dim, rows, heads, batch}, boxes of {64, tile_q} for q and
@@ -78,6 +83,7 @@ typedef struct sieve_launch_info {
   int aux_shared_bytes; /* backward: the dq entry's shared memory; else 0 */
   int tensor_maps;      /* forward: TMA tensor maps after the params (0 or 3) */
   int aux_threads;      /* backward: pre, post and dq's block size (0: threads) */
+  int head_split;       /* backward: 1 if bwd takes sieve_bwd_params.head_split > 1 */
 } sieve_launch_info;
 
 /* The forward kernel's argument. Tensors are [batch, heads, length,
@@ -171,7 +177,12 @@ typedef struct sieve_bwd_params {
   const float *lse;
   void *dq, *dk, *dv;
   float *lse2, *delta, *dq_accum;
-  int batch, heads, kv_heads, q_len, k_len, q_pad;
+  /* With head_split > 1: fp32 dK then dV, each [batch, kv_heads, k_pad,
+   * head_dim] (k_pad: k_len rounded up to tile_k), in the kernel's own row
+   * layout; else null. */
+  float *dkv_accum;
+  int batch, heads, kv_heads, q_len, k_len, q_pad, k_pad;
+  int head_split; /* 1, or the number of CTAs sharing a KV head's query heads */
   float scale;
   long long q_stride_b, q_stride_h, q_stride_r;
   long long k_stride_b, k_stride_h, k_stride_r;

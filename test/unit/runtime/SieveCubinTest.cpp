@@ -21,7 +21,7 @@ using sieve::test::haveNvrtc;
 
 namespace {
 /// A module declaring `sieve_launch` as `fields` ints 1, 2, 3, ... (the
-/// real struct is 13 ints; the kernel reads it so it is kept).
+/// real struct is 14 ints; the kernel reads it so it is kept).
 std::vector<char> cubinWithLaunch(int fields, const char *symbol = SIEVE_LAUNCH_SYMBOL) {
   std::string init;
   for (int i = 1; i <= fields; ++i)
@@ -41,16 +41,16 @@ TEST(SieveCubin, TheLaunchInfoIsReadFromTheImage) {
   std::string why;
   if (!haveNvrtc(why))
     GTEST_SKIP() << why;
-  static_assert(sizeof(sieve_launch_info) == 13 * sizeof(int), "the test's layout");
-  const std::vector<char> cubin = cubinWithLaunch(13);
+  static_assert(sizeof(sieve_launch_info) == 14 * sizeof(int), "the test's layout");
+  const std::vector<char> cubin = cubinWithLaunch(14);
   CubinLaunchInfo li;
   Status s = readCubinLaunchInfo(cubin, li);
   ASSERT_TRUE(s) << s.message;
   const int got[] = {li.abiVersion, li.operation,     li.kvLayout,       li.dtype,
                      li.headDim,    li.tileQ,         li.tileK,          li.threads,
                      li.sharedBytes, li.combineThreads, li.auxSharedBytes, li.tensorMaps,
-                     li.auxThreads};
-  for (int i = 0; i < 13; ++i)
+                     li.auxThreads,  li.headSplit};
+  for (int i = 0; i < 14; ++i)
     EXPECT_EQ(got[i], (i + 1) * 11) << "field " << i;
 }
 
@@ -58,7 +58,7 @@ TEST(SieveCubin, AnEntrysCodeBytesAreItsTextSection) {
   std::string why;
   if (!haveNvrtc(why))
     GTEST_SKIP() << why;
-  const std::vector<char> cubin = cubinWithLaunch(13);
+  const std::vector<char> cubin = cubinWithLaunch(14);
   uint64_t bytes = 0;
   Status s = readCubinCodeBytes(cubin, "k", bytes);
   ASSERT_TRUE(s) << s.message;
@@ -85,7 +85,7 @@ TEST(SieveCubin, ABadImageIsAnErrorNotACrash) {
   std::string why;
   if (!haveNvrtc(why))
     GTEST_SKIP() << why;
-  const std::vector<char> cubin = cubinWithLaunch(13);
+  const std::vector<char> cubin = cubinWithLaunch(14);
   ASSERT_TRUE(readCubinLaunchInfo(cubin, li));
   // A truncated image fails with a message, unless the cut only dropped
   // bytes the reader does not need; then it reads the same values.
@@ -165,7 +165,7 @@ TEST(SieveCubin, EachBrokenFieldIsNamed) {
   std::string why;
   if (!haveNvrtc(why))
     GTEST_SKIP() << why;
-  const std::vector<char> cubin = cubinWithLaunch(13);
+  const std::vector<char> cubin = cubinWithLaunch(14);
   const Places at = locate(cubin);
   ASSERT_NE(at.symbol, 0u);
   auto expect = [&](std::vector<char> bad, const std::string &message) {
@@ -206,8 +206,8 @@ TEST(SieveCubin, AModuleWithoutTheSymbolOrWithAnotherLayoutIsNamed) {
   if (!haveNvrtc(why))
     GTEST_SKIP() << why;
   CubinLaunchInfo li;
-  Status s = readCubinLaunchInfo(cubinWithLaunch(13, "not_sieve"), li);
+  Status s = readCubinLaunchInfo(cubinWithLaunch(14, "not_sieve"), li);
   EXPECT_EQ(s.message, "cubin: no sieve_launch symbol (not a sieve kernel?)");
   s = readCubinLaunchInfo(cubinWithLaunch(8), li);
-  EXPECT_EQ(s.message, "cubin: sieve_launch has 32 bytes, not the 52 of this sieve's kernel ABI");
+  EXPECT_EQ(s.message, "cubin: sieve_launch has 32 bytes, not the 56 of this sieve's kernel ABI");
 }

@@ -14,6 +14,8 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include <cstring>
 #include <map>
 #include <string>
@@ -42,6 +44,7 @@ struct Fake {
   std::vector<std::string> graphCalls;
   int blocksPerSm = 0;               // 0: no occupancy query in the driver
   std::vector<unsigned> launchedGridX; // grid x of each launch
+  std::vector<unsigned> launchedGridY; // grid y of each launch
   std::vector<unsigned *> launchedTickets; // a decode launch's params.tickets
 };
 Fake *fake;
@@ -97,12 +100,13 @@ Api fakeApi() {
   a.funcSetAttribute = [](CUfunction, int attribute, int value) {
     return attribute == CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES && value > 0 ? 0 : 1;
   };
-  a.launchKernel = [](CUfunction f, unsigned gridX, unsigned, unsigned, unsigned blockX, unsigned,
+  a.launchKernel = [](CUfunction f, unsigned gridX, unsigned gridY, unsigned, unsigned blockX, unsigned,
                       unsigned, unsigned shared, CUstream stream, void **params, void **) {
     if (fake->info.operation == SIEVE_ABI_OP_DECODE && params)
       fake->launchedTickets.push_back(static_cast<sieve_decode_params *>(params[0])->tickets);
     fake->launched.push_back(f);
     fake->launchedGridX.push_back(gridX);
+    fake->launchedGridY.push_back(gridY);
     fake->launchedOn.push_back(stream);
     const size_t index = (reinterpret_cast<uintptr_t>(f) & 0xff) - 1;
     fake->launchedNames.push_back(index < fake->names.size() ? fake->names[index] : "?");
@@ -294,6 +298,70 @@ TEST_F(SieveDriver, TheBackwardsSmallEntriesTakeTheirOwnBlockSize) {
   EXPECT_EQ(state.launchedThreads, (std::vector<int>{128, 256, 128, 128, 256, 128}));
   // 300 keys are 3 tiles of 128; 300 queries 5 tiles of 64.
   EXPECT_EQ(state.launchedGridX, (std::vector<unsigned>{5, 3, 5, 5, 3, 5}));
+}
+
+TEST_F(SieveDriver, AHeadSplitSpreadsAGroupOverCtasAndNamesWhatItCannotDo) {
+  // 8 query heads on 2 KV heads (groups of 4), on a module that splits heads
+  // (sieve_launch_info.head_split) and on one that does not.
+  state.info = {SIEVE_KERNEL_ABI_VERSION, SIEVE_ABI_OP_BACKWARD, SIEVE_ABI_KV_DENSE,
+                SIEVE_ABI_BF16, 128, 64, 128, 256, 183296, 0, 82944, 0, 128, 1};
+  AttentionKernel kernel;
+  ASSERT_TRUE(AttentionKernel::load(kCubin, kernel));
+  EXPECT_TRUE(kernel.info().splitsHeads);
+  auto at = [](uintptr_t a) { return reinterpret_cast<void *>(a); };
+  BackwardArgs b;
+  b.q = at(0x10000000), b.k = at(0x20000000), b.v = at(0x30000000), b.o = at(0x40000000);
+  b.dO = at(0x50000000), b.lse = static_cast<const float *>(at(0x60000000));
+  b.dq = at(0x70000000), b.dk = at(0x80000000), b.dv = at(0x90000000);
+  b.heads = 8, b.kvHeads = 2, b.qLen = b.kLen = 300;
+  b.setContiguousStrides();
+  b.workspace = at(0xa0000000);
+  b.headSplit = 1;
+  const size_t plain = backwardWorkspaceBytes(b, kernel.info());
+  b.headSplit = 2;
+  // fp32 dK and dV for 2 KV heads x 384 padded keys x 128 more.
+  EXPECT_EQ(backwardWorkspaceBytes(b, kernel.info()), plain + 2 * 2 * 384 * 128 * 4);
+  b.workspaceBytes = plain;
+  EXPECT_EQ(kernel.launchBackward(b).message,
+            "the workspace has " + std::to_string(plain) + " bytes; this launch needs " +
+                std::to_string(plain + 2 * 2 * 384 * 128 * 4));
+  b.workspaceBytes = backwardWorkspaceBytes(b, kernel.info());
+  ASSERT_TRUE(kernel.launchBackward(b));
+  // The main entry's grid y is KV heads x split; pre and post are per head.
+  EXPECT_EQ(state.launchedGridX, (std::vector<unsigned>{5, 3, 5}));
+  EXPECT_EQ(state.launchedGridY, (std::vector<unsigned>{8, 4, 8}));
+  b.headSplit = 3;
+  EXPECT_EQ(kernel.launchBackward(b).message,
+            "headSplit 3 does not divide the group's 4 query heads per KV head");
+  b.headSplit = -1;
+  EXPECT_EQ(kernel.launchBackward(b).message,
+            "headSplit is -1; it must be 0 (sieve's choice) or at least 1");
+  b.headSplit = 2, b.deterministic = true;
+  EXPECT_EQ(kernel.launchBackward(b).message,
+            "a head split adds dK and dV with atomics: it cannot be deterministic");
+  // sieve's choice: one head per CTA up to groups of 16, then two or more;
+  // never a split where it cannot (MHA, deterministic, a kernel without it).
+  b.headSplit = 0, b.deterministic = false;
+  EXPECT_EQ(backwardHeadSplit(b, kernel.info()), 4);
+  for (auto [heads, kvHeads, want] : {std::tuple{32, 8, 4}, {32, 1, 16}, {32, 32, 1}, {48, 1, 16},
+                                      {32, 2, 16}, {24, 1, 12}}) {
+    BackwardArgs g = b;
+    g.heads = heads, g.kvHeads = kvHeads;
+    EXPECT_EQ(backwardHeadSplit(g, kernel.info()), want) << heads << "/" << kvHeads;
+  }
+  b.deterministic = true;
+  EXPECT_EQ(backwardHeadSplit(b, kernel.info()), 1);
+  b.deterministic = false;
+  b.qLen = 64, b.kLen = 4096;  // a query chunk against a long cache: no split
+  EXPECT_EQ(backwardHeadSplit(b, kernel.info()), 1);
+  b.qLen = b.kLen = 300;
+  KernelInfo other = kernel.info();
+  other.splitsHeads = false;
+  b.headSplit = 2;
+  EXPECT_EQ(validateBackward(b, other).message,
+            "this backward kernel cannot split a KV group's heads (headSplit 2); bwd-sm90-2wg can");
+  b.headSplit = 0;
+  EXPECT_EQ(backwardHeadSplit(b, other), 1);
 }
 
 namespace {
