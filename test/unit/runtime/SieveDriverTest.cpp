@@ -242,6 +242,22 @@ TEST_F(SieveDriver, AKernelTooBigForTheDeviceIsNamed) {
   EXPECT_TRUE(AttentionKernel::load(kCubin, kernel));
 }
 
+namespace {
+/// A backward launch of heads / kvHeads over `len` queries and keys, at
+/// made-up addresses the fake driver never reads.
+BackwardArgs fakeBackwardArgs(int heads, int kvHeads, int len) {
+  auto at = [](uintptr_t a) { return reinterpret_cast<void *>(a); };
+  BackwardArgs b;
+  b.q = at(0x10000000), b.k = at(0x20000000), b.v = at(0x30000000), b.o = at(0x40000000);
+  b.dO = at(0x50000000), b.lse = static_cast<const float *>(at(0x60000000));
+  b.dq = at(0x70000000), b.dk = at(0x80000000), b.dv = at(0x90000000);
+  b.heads = heads, b.kvHeads = kvHeads, b.qLen = b.kLen = len;
+  b.setContiguousStrides();
+  b.workspace = at(0xa0000000);
+  return b;
+}
+} // namespace
+
 TEST_F(SieveDriver, TheBackwardLaunchesItsEntriesInOrder) {
   state.info = {SIEVE_KERNEL_ABI_VERSION, SIEVE_ABI_OP_BACKWARD, SIEVE_ABI_KV_DENSE,
                 SIEVE_ABI_BF16, 128, 64, 64, 128, 107520, 0, 82944};
@@ -253,14 +269,7 @@ TEST_F(SieveDriver, TheBackwardLaunchesItsEntriesInOrder) {
   Status s = kernel.launch(args());
   EXPECT_EQ(s.message, "this is a backward kernel: launch it with launchBackward");
 
-  BackwardArgs b;
-  auto at = [](uintptr_t a) { return reinterpret_cast<void *>(a); };
-  b.q = at(0x10000000), b.k = at(0x20000000), b.v = at(0x30000000), b.o = at(0x40000000);
-  b.dO = at(0x50000000), b.lse = static_cast<const float *>(at(0x60000000));
-  b.dq = at(0x70000000), b.dk = at(0x80000000), b.dv = at(0x90000000);
-  b.qLen = b.kLen = 300;
-  b.setContiguousStrides();
-  b.workspace = at(0xa0000000);
+  BackwardArgs b = fakeBackwardArgs(1, 1, 300);
   b.workspaceBytes = backwardWorkspaceBytes(b, kernel.info());
   ASSERT_TRUE(kernel.launchBackward(b));
   EXPECT_EQ(state.launchedNames, (std::vector<std::string>{SIEVE_BWD_PRE_ENTRY, SIEVE_BWD_ENTRY,
@@ -283,14 +292,7 @@ TEST_F(SieveDriver, TheBackwardsSmallEntriesTakeTheirOwnBlockSize) {
   AttentionKernel kernel;
   ASSERT_TRUE(AttentionKernel::load(kCubin, kernel));
   EXPECT_EQ(kernel.info().auxThreads, 128);
-  auto at = [](uintptr_t a) { return reinterpret_cast<void *>(a); };
-  BackwardArgs b;
-  b.q = at(0x10000000), b.k = at(0x20000000), b.v = at(0x30000000), b.o = at(0x40000000);
-  b.dO = at(0x50000000), b.lse = static_cast<const float *>(at(0x60000000));
-  b.dq = at(0x70000000), b.dk = at(0x80000000), b.dv = at(0x90000000);
-  b.qLen = b.kLen = 300;
-  b.setContiguousStrides();
-  b.workspace = at(0xa0000000);
+  BackwardArgs b = fakeBackwardArgs(1, 1, 300);
   b.workspaceBytes = backwardWorkspaceBytes(b, kernel.info());
   ASSERT_TRUE(kernel.launchBackward(b));
   b.deterministic = true;
@@ -308,14 +310,7 @@ TEST_F(SieveDriver, AHeadSplitSpreadsAGroupOverCtasAndNamesWhatItCannotDo) {
   AttentionKernel kernel;
   ASSERT_TRUE(AttentionKernel::load(kCubin, kernel));
   EXPECT_TRUE(kernel.info().splitsHeads);
-  auto at = [](uintptr_t a) { return reinterpret_cast<void *>(a); };
-  BackwardArgs b;
-  b.q = at(0x10000000), b.k = at(0x20000000), b.v = at(0x30000000), b.o = at(0x40000000);
-  b.dO = at(0x50000000), b.lse = static_cast<const float *>(at(0x60000000));
-  b.dq = at(0x70000000), b.dk = at(0x80000000), b.dv = at(0x90000000);
-  b.heads = 8, b.kvHeads = 2, b.qLen = b.kLen = 300;
-  b.setContiguousStrides();
-  b.workspace = at(0xa0000000);
+  BackwardArgs b = fakeBackwardArgs(8, 2, 300);
   b.headSplit = 1;
   const size_t plain = backwardWorkspaceBytes(b, kernel.info());
   b.headSplit = 2;
