@@ -168,7 +168,8 @@ bool codegen::parseOperationChoice(const std::string &word, Operation &op, KvLay
   } kChoices[] = {{"forward", Operation::Forward, KvLayout::Dense},
                   {"decode", Operation::Decode, KvLayout::Dense},
                   {"decode-paged", Operation::Decode, KvLayout::Paged},
-                  {"backward", Operation::Backward, KvLayout::Dense}};
+                  {"backward", Operation::Backward, KvLayout::Dense},
+                  {"backward-deterministic", Operation::Backward, KvLayout::Dense}};
   for (const auto &c : kChoices)
     if (word == c.word) {
       op = c.op, kv = c.kv;
@@ -177,7 +178,9 @@ bool codegen::parseOperationChoice(const std::string &word, Operation &op, KvLay
   return false;
 }
 
-const char *codegen::operationChoices() { return "forward, decode, decode-paged, backward"; }
+const char *codegen::operationChoices() {
+  return "forward, decode, decode-paged, backward, backward-deterministic";
+}
 
 const KernelVariant *codegen::findKernelVariant(const std::string &name) {
   for (const KernelVariant &v : kernelVariants())
@@ -284,6 +287,7 @@ std::optional<KernelConfig> codegen::chooseKernel(const KernelRequest &r, int64_
   std::string why;
   if (KernelRequest chosen = r; parseOperationChoice(r.variant, chosen.operation, chosen.kvLayout)) {
     chosen.variant.clear();
+    chosen.deterministic = r.deterministic || r.variant == "backward-deterministic";
     return chooseKernel(chosen, blockQ, blockK, error);
   }
   if (!r.variant.empty()) {
@@ -312,6 +316,10 @@ std::optional<KernelConfig> codegen::chooseKernel(const KernelRequest &r, int64_
                                             "bwd-sm80-mma"};
   for (bool verified : {true, false})
     for (const char *name : kPreference) {
+      // Without dQ atomics bwd-sm90-wgmma is the faster (docs/backward.md:
+      // 11.37 against 12.51 ms at 32K on an H200).
+      if (r.deterministic && std::string(name) == "bwd-sm90-2wg")
+        continue;
       const KernelVariant *v = findKernelVariant(name);
       if (v->verified != verified)
         continue;

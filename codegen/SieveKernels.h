@@ -94,6 +94,9 @@ struct KernelRequest {
   /// "" chooses for `operation`; an operation word (parseOperationChoice)
   /// chooses for that operation instead; a variant name forces that variant.
   std::string variant;
+  /// Backward: the launches will be deterministic, so the choice is the
+  /// kernel fastest without atomics (set by the word backward-deterministic).
+  bool deterministic = false;
 };
 
 /// A chosen variant and its configuration: what the generated source's

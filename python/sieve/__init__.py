@@ -130,7 +130,7 @@ def launch_operation(kernel: Optional[str], q_len: int, target: Optional[str] = 
         raise ValueError(f"kernel {kernel!r} reads a paged KV cache (a block table), which "
                          "this call does not take; launch it through Kernel.launch_decode "
                          "(sieve_c.h's sieve_decode_args)")
-    if kernel == "backward" or operation == "backward":
+    if kernel in ("backward", "backward-deterministic") or operation == "backward":
         raise ValueError(f"kernel {kernel!r} is a backward kernel; the backward runs through "
                          "sieve.torch's autograd (or Kernel.launch_backward)")
     return operation
@@ -397,7 +397,7 @@ class Pattern:
         None: the current GPU's target (sm_90a on Hopper), sm_90a without
         one; `kernel` None: sieve's choice of forward kernel, a variant of
         sieve.kernel_variants() to force one, or "forward", "decode",
-        "decode-paged" or "backward" for sieve's choice of that operation."""
+        "decode-paged", "backward" or "backward-deterministic" for sieve's choice."""
         options = _compile_options(head_dim, dtype, arch, kernel)
         cubin, size, info = ctypes.c_void_p(), ctypes.c_size_t(), ctypes.c_void_p()
         _lib.call("sieve_compile", _lib.encode(self.spec), ctypes.byref(options),

@@ -24,7 +24,8 @@ kernels (torch.ops.sieve.attention_backward: sieve's choice of backward kernel
 for the device: on Hopper bwd-sm90-2wg (head dim 128, key blocks of 128k) or
 bwd-sm90-wgmma, elsewhere bwd-sm80-mma; the
 pattern's transposed walk; docs/backward.md), from the saved output and LSE.
-kernel_options {"deterministic": True} computes dq without atomics (the same
+kernel_options {"deterministic": True} computes dq without atomics (with the
+backward kernel fastest so, bwd-sm90-wgmma on Hopper; the same
 bits every run). A loss that also uses the returned LSE gets its gradient
 too, at the price of one more forward and backward launch (see _backward).
 """
@@ -45,7 +46,8 @@ __all__ = ["sieve_attention"]
 
 _DTYPES = {torch.bfloat16: "bf16", torch.float16: "fp16"}
 _KERNEL_OPTIONS = ("arch", "kernel", "deterministic")
-_BACKWARD_KERNEL = "backward"  # the table's choice of backward kernel
+# The table's choice of backward kernel, with and without dQ atomics.
+_BACKWARD_KERNELS = {False: "backward", True: "backward-deterministic"}
 
 
 @functools.lru_cache(maxsize=256)
@@ -141,8 +143,8 @@ def _attention_backward(grad_out: torch.Tensor, query: torch.Tensor, key: torch.
     b, h, lq, e = q.shape
     device = q.device.index if q.device.index is not None else torch.cuda.current_device()
     with torch.cuda.device(device):
-        kern = _sieve._kernel(_pattern(spec), e, _DTYPES[q.dtype], arch or None, _BACKWARD_KERNEL,
-                              device)
+        kern = _sieve._kernel(_pattern(spec), e, _DTYPES[q.dtype], arch or None,
+                              _BACKWARD_KERNELS[bool(deterministic)], device)
         args = _lib.BackwardArgs()
         args.q, args.k, args.v, args.o = q.data_ptr(), k.data_ptr(), v.data_ptr(), o.data_ptr()
         args.d_o, args.lse = do.data_ptr(), lse.data_ptr()

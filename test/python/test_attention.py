@@ -65,7 +65,8 @@ def test_launch_operation_is_decode_for_few_queries_unless_forced():
     for paged in ("decode-paged", "decode-sm80-mma-paged"):
         with pytest.raises(ValueError, match="paged KV cache"):
             sieve.launch_operation(paged, 1)
-    for backward in ("backward", "bwd-sm80-mma", "bwd-sm90-wgmma", "bwd-sm90-2wg"):
+    for backward in ("backward", "backward-deterministic", "bwd-sm80-mma", "bwd-sm90-wgmma",
+                     "bwd-sm90-2wg"):
         with pytest.raises(ValueError, match="is a backward kernel"):
             sieve.launch_operation(backward, 1)
     # A name sieve does not know reaches the compiler, which lists the names.

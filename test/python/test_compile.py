@@ -27,6 +27,8 @@ def test_hopper_gets_the_warp_specialised_kernel_and_a_variant_can_be_forced():
     # An operation word: sieve's choice for that operation (what sieve.torch's
     # backward asks for).
     assert p.compile(arch="sm_90a", kernel="backward").kernel == "bwd-sm90-2wg"
+    # Without dQ atomics (what sieve.torch asks for with deterministic=True).
+    assert p.compile(arch="sm_90a", kernel="backward-deterministic").kernel == "bwd-sm90-wgmma"
     assert p.compile(arch="sm_80", kernel="backward").kernel == "bwd-sm80-mma"
     assert p.compile(arch="sm_90a", kernel="fwd-sm80-mma").kernel == "fwd-sm80-mma"
     with pytest.raises(sieve.SieveError, match="kernel 'fwd-sm90-wgmma' does not apply"):

@@ -171,7 +171,8 @@ int cli::runList(const ListOptions &options) {
     // What an unforced request gets (--kernel forward, decode, ... name the
     // same choice), for a key block of 256 such as the built-ins'.
     llvm::outs() << "\nsieve's choice (key block 256, head dim 128, bf16):\n";
-    for (const char *word : {"forward", "decode", "decode-paged", "backward"}) {
+    for (const char *word :
+         {"forward", "decode", "decode-paged", "backward", "backward-deterministic"}) {
       llvm::outs() << "  " << word << ":";
       const char *sep = " ";
       for (const char *arch : {"sm_80", "sm_90", "sm_90a", "sm_100"}) {

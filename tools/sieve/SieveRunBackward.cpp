@@ -203,6 +203,7 @@ int cli::runBackward(const RunOptions &o) {
   if (Status s = compileRequest(o.arch, o.kernel, o.headDim, o.dtype, o.nvrtcOptions, bwdRequest); !s)
     return error(s.message);
   bwdRequest.kernel.operation = codegen::Operation::Backward;
+  bwdRequest.kernel.deterministic = o.deterministic;  // the choice, when --kernel names none
   api::CompileResult fwdCompiled, bwdCompiled;
   if (Status s = api::compilePattern(spec, fwdRequest, fwdCompiled); !s)
     return error(s.message);

@@ -131,7 +131,8 @@ int main(int argc, char **argv) {
   compileCmd->add_flag("--json", compile.json, "--emit resources as one JSON object");
   compileCmd->add_option("--kernel", compile.kernel,
                          "Force a kernel variant (see `sieve list --kernels`), or name an operation "
-                         "(forward, decode, decode-paged, backward) for sieve's choice")
+                         "(forward, decode, decode-paged, backward, backward-deterministic) for "
+                         "sieve's choice")
       ->check(kKernelName);
   compileCmd->add_option("--head-dim", compile.headDim, "Head dimension of the kernel")
       ->capture_default_str()
@@ -241,7 +242,8 @@ int main(int argc, char **argv) {
   runCmd->add_option("--arch", run.arch, "Target architecture (default: the device's)")
       ->check(archCheck);
   runCmd->add_option("--kernel", run.kernel, "Force a kernel variant (see `sieve list --kernels`), or name an operation "
-                         "(forward, decode, decode-paged, backward) for sieve's choice")
+                         "(forward, decode, decode-paged, backward, backward-deterministic) for "
+                         "sieve's choice")
       ->check(kKernelName);
   runCmd->add_option("--q", run.qFile,
                      "Raw little-endian [batch, heads, q_len, head_dim] input (decode: "

@@ -37,7 +37,7 @@ struct KernelOptions {
   /// or sm_90a when there is no GPU to ask.
   std::string arch;
   /// A kernel variant by name (kernelVariants()), or "forward", "decode",
-  /// "decode-paged" or "backward" for sieve's choice of that operation;
+  /// "decode-paged", "backward" or "backward-deterministic" for sieve's choice;
   /// empty: sieve's choice of forward for the target and pattern, the same
   /// the CLI makes.
   std::string kernel;

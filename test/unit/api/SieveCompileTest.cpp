@@ -359,6 +359,13 @@ TEST(SieveCompile, OnlyABackwardRequestGetsTheBackwardKernel) {
   EXPECT_EQ(c->tileQ, 64);
   EXPECT_EQ(c->tileK, 128);
   EXPECT_EQ(c->warps, 8);
+  // Deterministic launches (sieve run --backward --deterministic) get the
+  // kernel fastest without dQ atomics.
+  request.deterministic = true;
+  c = codegen::chooseKernel(request, 256, 256, error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_STREQ(c->variant->name, "bwd-sm90-wgmma");
+  request.deterministic = false;
   for (codegen::Target t : {codegen::Target{90, false}, codegen::Target{80, false}}) {
     request.target = t;
     c = codegen::chooseKernel(request, 256, 256, error);

@@ -85,6 +85,8 @@ TEST(SieveKernelConfig, AnOperationWordTakesTheTablesChoiceForIt) {
   } cases[] = {{"forward", "sm_90a", "fwd-sm90-ws"},       {"forward", "sm_80", "fwd-sm80-mma"},
                {"backward", "sm_90a", "bwd-sm90-2wg"},     {"backward", "sm_90", "bwd-sm80-mma"},
                {"backward", "sm_80", "bwd-sm80-mma"},      {"decode", "sm_90a", "decode-sm80-mma"},
+               {"backward-deterministic", "sm_90a", "bwd-sm90-wgmma"},
+               {"backward-deterministic", "sm_80", "bwd-sm80-mma"},
                {"decode-paged", "sm_80", "decode-sm80-mma-paged"}};
   for (const auto &c : cases) {
     std::optional<KernelConfig> k = choose(256, c.arch, 128, c.word);
@@ -103,7 +105,8 @@ TEST(SieveKernelConfig, AnOperationWordTakesTheTablesChoiceForIt) {
   EXPECT_FALSE(parseOperationChoice("bwd", op, kv));
   std::string error;
   EXPECT_FALSE(choose(256, "sm_90a", 128, "backwards", &error));
-  EXPECT_NE(error.find(", or forward, decode, decode-paged, backward for sieve's choice"),
+  EXPECT_NE(error.find(", or forward, decode, decode-paged, backward, backward-deterministic for "
+                       "sieve's choice"),
             std::string::npos)
       << error;
 }
