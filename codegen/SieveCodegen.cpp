@@ -346,7 +346,8 @@ mlir::FailureOr<std::string> codegen::emitKernelSource(PlanOp plan, const Kernel
     os << kSieveDecodeSm80 << "\n";
   if (backward)
     os << kSieveBwdSm80 << "\n";
-  const bool bwdSm90 = std::string(v.name) == "bwd-sm90-wgmma", bwdTwoWg = std::string(v.name) == "bwd-sm90-2wg";
+  const bool bwdSm90 = std::string(v.name) == "bwd-sm90-wgmma";
+  const bool bwdTwoWg = std::string(v.name) == "bwd-sm90-2wg";
   if (bwdSm90 || bwdTwoWg)
     os << kSieveSwizzle << "\n" << kSieveSm90 << "\n" << kSieveBwdSm90 << "\n";
   if (bwdTwoWg)

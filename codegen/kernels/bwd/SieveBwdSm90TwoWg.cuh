@@ -52,28 +52,6 @@
 
 namespace sieve::dev {
 
-namespace sm90 {
-/// Adds `bytes` of fp32 at shared address src to global memory at dst (both
-/// 16-byte aligned, bytes a multiple of 16), asynchronously, as one bulk
-/// operation of this thread's current bulk group.
-__device__ __forceinline__ void bulk_reduce_add_f32(float *dst, u32 src, u32 bytes) {
-  asm volatile("cp.reduce.async.bulk.global.shared::cta.bulk_group.add.f32 [%0], [%1], %2;\n" ::"l"(dst),
-               "r"(src), "r"(bytes)
-               : "memory");
-}
-__device__ __forceinline__ void bulk_commit() {
-  asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
-}
-/// Waits until this thread's bulk groups have read their shared sources.
-__device__ __forceinline__ void bulk_wait_read() {
-  asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
-}
-/// Waits until this thread's bulk groups are complete.
-__device__ __forceinline__ void bulk_wait() {
-  asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory");
-}
-}  // namespace sm90
-
 /// The configuration of the one-warpgroup kernel whose pieces BwdSm90TwoWg
 /// uses: 64-key tiles, 4 warps (its pre and dq entries run with these).
 template <class Cfg>

@@ -2,7 +2,8 @@
 //
 // The sm_90a warpgroup MMA (wgmma) wrappers, shared-memory matrix
 // descriptors for the 128-byte swizzle, and the fences around them. Needs
-// the architecture-specific target sm_90a.
+// the architecture-specific target sm_90a. Also the bulk (non-tensor)
+// reduce-adds from shared to global memory and their group waits.
 //
 // Tile layout the descriptors describe: a [rows][head_dim] tile is stored as
 // head_dim / 64 column blocks of [rows][128 bytes]; 16-byte chunk c of row r
@@ -45,6 +46,26 @@ __device__ __forceinline__ void wgmma_wait_all() {
 template <int kPending>
 __device__ __forceinline__ void wgmma_wait() {
   asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(kPending) : "memory");
+}
+
+/// Adds `bytes` of fp32 at shared address src to global memory at dst (both
+/// 16-byte aligned, bytes a multiple of 16), asynchronously, as one bulk
+/// operation of this thread's current bulk group.
+__device__ __forceinline__ void bulk_reduce_add_f32(float *dst, u32 src, u32 bytes) {
+  asm volatile("cp.reduce.async.bulk.global.shared::cta.bulk_group.add.f32 [%0], [%1], %2;\n"
+               ::"l"(dst), "r"(src), "r"(bytes)
+               : "memory");
+}
+__device__ __forceinline__ void bulk_commit() {
+  asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
+}
+/// Waits until this thread's bulk groups have read their shared sources.
+__device__ __forceinline__ void bulk_wait_read() {
+  asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
+}
+/// Waits until this thread's bulk groups are complete.
+__device__ __forceinline__ void bulk_wait() {
+  asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory");
 }
 
 /// Named barriers (ids 1-15; 0 is __syncthreads): sync waits for `threads`
