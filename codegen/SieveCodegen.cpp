@@ -345,7 +345,7 @@ mlir::FailureOr<std::string> codegen::emitKernelSource(PlanOp plan, const Kernel
   if (decode)
     os << kSieveDecodeSm80 << "\n";
   if (backward)
-    os << kSieveBwdSm80 << "\n";
+    os << kSieveBwdWalk << "\n" << kSieveBwdSm80 << "\n";
   const bool bwdSm90 = std::string(v.name) == "bwd-sm90-wgmma";
   const bool bwdTwoWg = std::string(v.name) == "bwd-sm90-2wg";
   if (bwdSm90 || bwdTwoWg)

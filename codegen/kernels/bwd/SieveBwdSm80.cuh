@@ -285,35 +285,11 @@ struct BwdSm80 {
     const u32 s_ds = s_stage + kStages * kStageBytes;
     unsigned char *const stage_ptr = smem + 2 * kKBytes;
 
-    // The query tiles of every head of the group, one walk per head. The
-    // walk's state waits in shared memory (a copy per warp, written by lane
-    // 0) between tiles: in registers it would hold ~20 of them across the
-    // whole step, and the hd128 kernel has none to spare.
-    using Rules = typename Pattern::template Rules<true>;
-    using Walk = walk::TileWalk<Rules>;
-    __shared__ __align__(8) unsigned char walk_buf[kWarps][sizeof(Walk)];
-    Walk *const saved = reinterpret_cast<Walk *>(walk_buf[warp]);
-    auto make_walk = [&]() {
-      const long long klast = (k0 + kTK < p.k_len ? k0 + kTK : p.k_len) - 1;
-      return Walk(Rules(walk::Rows::make(k0, klast, Pattern::kBlockK, Pattern::kBlockQ, p.k_len)),
-                  q_off, kTQ, p.k_len);
-    };
-    if (lane == 0) *saved = make_walk();
-    __syncwarp();
-    int hi = 0;  // the group's head the walk is on
-    auto next = [&](int &head, int &t, bool &f) {
-      Walk tiles = *saved;
-      bool got = false;
-      while (!got && hi < group) {
-        got = tiles.next(t, f);
-        if (got) head = kvh * group + hi;
-        else if (++hi < group) tiles = make_walk();
-      }
-      __syncwarp();
-      if (lane == 0) *saved = tiles;
-      __syncwarp();
-      return got;
-    };
+    // The query tiles of every head of the group (SieveBwdWalk.cuh).
+    using Stream = BwdTileStream<Pattern, kTQ, kTK>;
+    __shared__ __align__(8) unsigned char walk_buf[kWarps][sizeof(typename Stream::Walk)];
+    Stream stream(p, reinterpret_cast<typename Stream::Walk *>(walk_buf[warp]), k0, q_off, kvh,
+                  group, 0, group, lane);
 
     // Loads the stream's next (head, query tile) into stage `st`.
     int pend_head = -1, pend_tile = -1;
@@ -321,7 +297,7 @@ struct BwdSm80 {
     auto issue = [&](int st) {
       int head, t;
       bool f;
-      if (next(head, t, f)) {
+      if (stream.next(head, t, f)) {
         const u32 s_q = s_stage + st * kStageBytes, s_do = s_q + kQBytes;
         const u32 s_vec = s_do + kQBytes;
         const u16 *gq = (const u16 *)p.q + b * p.q_stride_b + head * p.q_stride_h;

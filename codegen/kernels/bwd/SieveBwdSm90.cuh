@@ -136,33 +136,11 @@ struct BwdSm90 {
     const u32 s_stage = s_v + kKBytes;  // stage i: Q, dO, lse2, D
     const u32 s_ds = s_stage + 2 * kStageBytes;
 
-    // The (head, query tile) stream: BwdSm80's, with the walk's state in
-    // shared memory between tiles.
-    using Rules = typename Pattern::template Rules<true>;
-    using Walk = walk::TileWalk<Rules>;
-    __shared__ __align__(8) unsigned char walk_buf[4][sizeof(Walk)];
-    Walk *const saved = reinterpret_cast<Walk *>(walk_buf[warp]);
-    auto make_walk = [&]() {
-      const long long klast = (k0 + kTK < p.k_len ? k0 + kTK : p.k_len) - 1;
-      return Walk(Rules(walk::Rows::make(k0, klast, Pattern::kBlockK, Pattern::kBlockQ, p.k_len)),
-                  q_off, kTQ, p.k_len);
-    };
-    if (lane == 0) *saved = make_walk();
-    __syncwarp();
-    int hi = 0;
-    auto next = [&](int &head, int &t, bool &f) {
-      Walk tiles = *saved;
-      bool got = false;
-      while (!got && hi < group) {
-        got = tiles.next(t, f);
-        if (got) head = kvh * group + hi;
-        else if (++hi < group) tiles = make_walk();
-      }
-      __syncwarp();
-      if (lane == 0) *saved = tiles;
-      __syncwarp();
-      return got;
-    };
+    // The query tiles of every head of the group (SieveBwdWalk.cuh).
+    using Stream = BwdTileStream<Pattern, kTQ, kTK>;
+    __shared__ __align__(8) unsigned char walk_buf[4][sizeof(typename Stream::Walk)];
+    Stream stream(p, reinterpret_cast<typename Stream::Walk *>(walk_buf[warp]), k0, q_off, kvh,
+                  group, 0, group, lane);
 
     int pend_head = -1, pend_tile = -1;
     bool pend_full = false;
@@ -170,7 +148,7 @@ struct BwdSm90 {
     auto issue = [&](int st) {
       int head, t;
       bool f;
-      if (next(head, t, f)) {
+      if (stream.next(head, t, f)) {
         const u32 s_q = s_stage + st * kStageBytes, s_do = s_q + kQBytes;
         const u32 s_vec = s_do + kQBytes;
         const u16 *gq = (const u16 *)p.q + b * p.q_stride_b + head * p.q_stride_h;

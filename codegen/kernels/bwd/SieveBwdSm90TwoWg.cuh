@@ -216,31 +216,10 @@ struct BwdSm90TwoWg {
 
     // The (head, query tile) stream of BwdSm90, over the 128 keys; every
     // warp walks it (one saved state each) and gets the same tiles.
-    using Rules = typename Pattern::template Rules<true>;
-    using Walk = walk::TileWalk<Rules>;
-    __shared__ __align__(8) unsigned char walk_buf[kThreads / 32][sizeof(Walk)];
-    Walk *const saved = reinterpret_cast<Walk *>(walk_buf[warp]);
-    auto make_walk = [&]() {
-      const long long klast = (k0 + kTK < p.k_len ? k0 + kTK : p.k_len) - 1;
-      return Walk(Rules(walk::Rows::make(k0, klast, Pattern::kBlockK, Pattern::kBlockQ, p.k_len)),
-                  q_off, kTQ, p.k_len);
-    };
-    if (lane == 0) *saved = make_walk();
-    __syncwarp();
-    int hi = first_head;
-    auto next = [&](int &head, int &t, bool &f) {
-      Walk tiles = *saved;
-      bool got = false;
-      while (!got && hi < end_head) {
-        got = tiles.next(t, f);
-        if (got) head = kvh * group + hi;
-        else if (++hi < end_head) tiles = make_walk();
-      }
-      __syncwarp();
-      if (lane == 0) *saved = tiles;
-      __syncwarp();
-      return got;
-    };
+    using Stream = BwdTileStream<Pattern, kTQ, kTK>;
+    __shared__ __align__(8) unsigned char walk_buf[kThreads / 32][sizeof(typename Stream::Walk)];
+    Stream stream(p, reinterpret_cast<typename Stream::Walk *>(walk_buf[warp]), k0, q_off, kvh,
+                  group, first_head, end_head, lane);
 
     int pend_head = -1, pend_tile = -1;
     bool pend_full = false;
@@ -248,7 +227,7 @@ struct BwdSm90TwoWg {
     auto issue = [&](int st) {
       int head, t;
       bool f;
-      if (next(head, t, f)) {
+      if (stream.next(head, t, f)) {
         const u32 s_q = s_stage + st * kStageBytes, s_do = s_q + kQBytes;
         const u32 s_vec = s_do + kQBytes;
         const u16 *gq = (const u16 *)p.q + b * p.q_stride_b + head * p.q_stride_h;

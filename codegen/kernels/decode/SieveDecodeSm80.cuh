@@ -297,7 +297,12 @@ struct DecodeSm80 {
   using Math = FwdSm80<DecodeWarpCfg<Cfg>, Pattern, Kv>;  // one warp's slice
   using Elem = typename Math::Elem;
   static constexpr int kD = Math::kD, kTQ = Cfg::kTileQ, kTK = Cfg::kTileK;
-  static constexpr int kWarps = Cfg::kWarps, kWK = Math::kTK, kStages = Cfg::kStages;
+  static constexpr int kWarps = Cfg::kWarps, kWK = Math::kTK;
+#ifdef SIEVE_DECODE_STAGES  // an NVRTC -D, for measuring the pipeline's depth
+  static constexpr int kStages = SIEVE_DECODE_STAGES;
+#else
+  static constexpr int kStages = Cfg::kStages;
+#endif
   static constexpr int kThreads = Math::kThreads, kChunks = Math::kChunks, kMinBlocks = 1;
   static constexpr int kQBytes = kTQ * kD * 2, kKVBytes = kTK * kD * 2;
   static constexpr int kSmemBytes = kQBytes + 2 * kStages * kKVBytes;
